@@ -1,0 +1,415 @@
+/* Cleaning pass 1: reads every record once to find exact and key duplicates, infer each
+ * column's type and compute the statistics (median, quantiles, mode, distinct counts)
+ * that the fills and outlier fences of pass 2 use. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+/* XXH3_state_t is complete only with static linking declarations. */
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include "clean/internal.h"
+#include "core/intl.h"
+
+/* ---- row index and bitset ---- */
+
+promo_status row_index_init(row_index *index) {
+  index->n_slots = 1u << 16;
+  index->n_used = 0;
+  index->slots = calloc(index->n_slots, sizeof *index->slots);
+  return index->slots != NULL ? PROMO_OK : PROMO_ERR_NOMEM;
+}
+
+void row_index_clear(row_index *index) {
+  free(index->slots);
+  index->slots = NULL;
+  index->n_slots = index->n_used = 0;
+}
+
+static promo_status row_index_grow(row_index *index) {
+  uint64_t n = index->n_slots * 2;
+  row_entry *slots = calloc(n, sizeof *slots);
+  if (slots == NULL) return PROMO_ERR_NOMEM;
+  for (uint64_t i = 0; i < index->n_slots; i++) {
+    const row_entry *e = &index->slots[i];
+    if (e->line == 0) continue;
+    uint64_t j = e->hash_low & (n - 1);
+    while (slots[j].line != 0) j = (j + 1) & (n - 1);
+    slots[j] = *e;
+  }
+  free(index->slots);
+  index->slots = slots;
+  index->n_slots = n;
+  return PROMO_OK;
+}
+
+promo_status row_index_upsert(row_index *index, uint64_t low, uint64_t high, row_entry **out) {
+  /* Keep the load under 1/2 so probes stay short. */
+  if ((index->n_used + 1) * 2 > index->n_slots && row_index_grow(index) != PROMO_OK)
+    return PROMO_ERR_NOMEM;
+  uint64_t mask = index->n_slots - 1;
+  uint64_t j = low & mask;
+  while (index->slots[j].line != 0) {
+    row_entry *e = &index->slots[j];
+    if (e->hash_low == low && e->hash_high == high) {
+      *out = e;
+      return PROMO_OK;
+    }
+    j = (j + 1) & mask;
+  }
+  row_entry *e = &index->slots[j];
+  e->hash_low = low;
+  e->hash_high = high;
+  e->line = 0; /* the caller fills it in */
+  index->n_used++;
+  *out = e;
+  return PROMO_OK;
+}
+
+const row_entry *row_index_find(const row_index *index, uint64_t low, uint64_t high) {
+  if (index->slots == NULL) return NULL;
+  uint64_t mask = index->n_slots - 1;
+  uint64_t j = low & mask;
+  while (index->slots[j].line != 0) {
+    const row_entry *e = &index->slots[j];
+    if (e->hash_low == low && e->hash_high == high) return e;
+    j = (j + 1) & mask;
+  }
+  return NULL;
+}
+
+promo_status bitset_set(bitset *set, uint64_t i) {
+  if (i >= set->n_bits) {
+    uint64_t n_words = set->n_bits / 64, want = i / 64 + 1;
+    uint64_t grown = n_words == 0 ? 1024 : n_words;
+    while (grown < want) grown *= 2;
+    uint64_t *words = realloc(set->words, grown * sizeof *words);
+    if (words == NULL) return PROMO_ERR_NOMEM;
+    memset(words + n_words, 0, (grown - n_words) * sizeof *words);
+    set->words = words;
+    set->n_bits = grown * 64;
+  }
+  set->words[i >> 6] |= (uint64_t)1 << (i & 63);
+  return PROMO_OK;
+}
+
+void bitset_clear(bitset *set) {
+  free(set->words);
+  set->words = NULL;
+  set->n_bits = 0;
+}
+
+/* ---- hashing ---- */
+
+void clean_hash_fields(const promo_csv_record *record, const ptrdiff_t *columns,
+                       size_t n_columns, uint64_t *low, uint64_t *high) {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  static const char separator = '\x1f';
+  for (size_t k = 0; k < n_columns; k++) {
+    size_t c = (size_t)columns[k];
+    XXH3_128bits_update(&state, record->fields[c], record->lengths[c]);
+    XXH3_128bits_update(&state, &separator, 1);
+  }
+  XXH128_hash_t h = XXH3_128bits_digest(&state);
+  *low = h.low64;
+  *high = h.high64;
+}
+
+/* ---- HyperLogLog (Flajolet, Fusy, Gandouet, Meunier 2007) ---- */
+
+static void hll_add(uint8_t *registers, uint64_t hash) {
+  uint32_t index = (uint32_t)(hash >> (64 - CLEAN_HLL_BITS));
+  uint64_t rest = hash << CLEAN_HLL_BITS | ((uint64_t)1 << (CLEAN_HLL_BITS - 1));
+  uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+  if (rank > registers[index]) registers[index] = rank;
+}
+
+static uint64_t hll_estimate(const uint8_t *registers) {
+  const double m = CLEAN_HLL_REGISTERS;
+  double sum = 0.0;
+  uint32_t zeros = 0;
+  for (uint32_t i = 0; i < CLEAN_HLL_REGISTERS; i++) {
+    sum += ldexp(1.0, -registers[i]);
+    zeros += registers[i] == 0;
+  }
+  double alpha = 0.7213 / (1.0 + 1.079 / m);
+  double estimate = alpha * m * m / sum;
+  /* Linear counting is more accurate while many registers are still empty. */
+  if (estimate <= 2.5 * m && zeros > 0) estimate = m * log(m / zeros);
+  return (uint64_t)llround(estimate);
+}
+
+/* ---- per-column profile ---- */
+
+void column_profile_clear(column_profile *p) {
+  promo_dict_free(p->values);
+  free(p->value_counts);
+  free(p->hll);
+  free(p->numbers);
+  memset(p, 0, sizeof *p);
+}
+
+static promo_status column_profile_init(column_profile *p, bool collect_numbers) {
+  memset(p, 0, sizeof *p);
+  if (promo_dict_create(&p->values) != PROMO_OK) return PROMO_ERR_NOMEM;
+  p->value_counts = calloc(CLEAN_MAX_TRACKED_VALUES, sizeof *p->value_counts);
+  p->hll = calloc(CLEAN_HLL_REGISTERS, 1);
+  if (p->value_counts == NULL || p->hll == NULL) return PROMO_ERR_NOMEM;
+  p->collect_numbers = collect_numbers;
+  return PROMO_OK;
+}
+
+/* splitmix64, for the reservoir's choices; a fixed seed keeps runs reproducible. */
+static uint64_t next_random(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15u);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+  return z ^ (z >> 31);
+}
+
+static promo_status keep_number(column_profile *p, double x, uint64_t *rng) {
+  p->n_numbers_seen++;
+  p->sum += x;
+  if (p->n_numbers < CLEAN_MAX_KEPT_VALUES) {
+    if (p->n_numbers == p->numbers_capacity) {
+      uint64_t cap = p->numbers_capacity == 0 ? 1024 : p->numbers_capacity * 2;
+      if (cap > CLEAN_MAX_KEPT_VALUES) cap = CLEAN_MAX_KEPT_VALUES;
+      double *grown = realloc(p->numbers, cap * sizeof *grown);
+      if (grown == NULL) return PROMO_ERR_NOMEM;
+      p->numbers = grown;
+      p->numbers_capacity = cap;
+    }
+    p->numbers[p->n_numbers++] = x;
+    return PROMO_OK;
+  }
+  /* Reservoir sampling (Vitter's algorithm R): each value stays with equal probability. */
+  uint64_t j = next_random(rng) % p->n_numbers_seen;
+  if (j < CLEAN_MAX_KEPT_VALUES) p->numbers[j] = x;
+  return PROMO_OK;
+}
+
+/* True when a value breaks its own column's rule, so it must not shape the fill value. */
+static bool breaks_own_rule(const column_plan *plan, double x) {
+  if (plan->is_price && x <= 0.0) return true;
+  if (plan->is_quantity && x < 0.0) return true;
+  if (plan->is_rate && !(x > 0.0 && x <= 1.0)) return true;
+  return false;
+}
+
+static promo_status profile_field(clean_run *run, size_t c, const char *s, size_t len) {
+  column_profile *p = &run->profiles[c];
+  if (promo_value_is_missing(s, len)) {
+    p->guess.n_missing++;
+    return PROMO_OK;
+  }
+  promo_type_guess_add(&p->guess, s, len);
+
+  uint64_t h = XXH3_64bits(s, len);
+  hll_add(p->hll, h);
+  if (!p->values_overflowed) {
+    int32_t code = promo_dict_find(p->values, s, len);
+    if (code < 0 && promo_dict_size(p->values) < CLEAN_MAX_TRACKED_VALUES) {
+      if (promo_dict_intern(p->values, s, len, &code) != PROMO_OK) return PROMO_ERR_NOMEM;
+    }
+    if (code >= 0)
+      p->value_counts[code]++;
+    else
+      p->values_overflowed = true;
+  }
+
+  if (p->collect_numbers) {
+    double x;
+    if (promo_parse_decimal(s, len, &x, NULL)) {
+      if (!breaks_own_rule(&run->plans[c], x)) return keep_number(p, x, &run->rng_state);
+    } else if (++p->n_not_numbers > p->guess.n_values / 100 + 1000) {
+      /* Too many non-numbers for a numeric type: stop spending memory on this column. */
+      p->collect_numbers = false;
+      free(p->numbers);
+      p->numbers = NULL;
+      p->n_numbers = p->numbers_capacity = 0;
+    }
+  }
+  return PROMO_OK;
+}
+
+/* Time of the row for PROMO_KEEP_LATEST: datetime, date or number; missing is oldest. */
+static double row_time(const promo_csv_record *record, ptrdiff_t column) {
+  const char *s = record->fields[column];
+  size_t len = record->lengths[column];
+  int64_t seconds;
+  int32_t days;
+  double x;
+  if (promo_parse_datetime(s, len, &seconds, NULL)) return (double)seconds;
+  if (promo_parse_date(s, len, &days, NULL)) return (double)days * 86400.0;
+  if (promo_parse_decimal(s, len, &x, NULL)) return x;
+  return -INFINITY;
+}
+
+/* Returns true in *is_duplicate when the record repeats an earlier one. */
+static promo_status check_duplicates(clean_run *run, const promo_csv_record *rec,
+                                     bool *is_duplicate) {
+  *is_duplicate = false;
+  if (run->opt->remove_duplicates) {
+    XXH128_hash_t h = XXH3_128bits(rec->raw, rec->raw_len);
+    row_entry *e;
+    if (row_index_upsert(&run->rows, h.low64, h.high64, &e) != PROMO_OK) return PROMO_ERR_NOMEM;
+    if (e->line != 0) {
+      *is_duplicate = true;
+      return bitset_set(&run->duplicate_rows, rec->index);
+    }
+    e->line = rec->line;
+    e->index = rec->index;
+  }
+  if (run->n_key_columns == 0) return PROMO_OK;
+
+  uint64_t low, high;
+  clean_hash_fields(rec, run->key_columns, run->n_key_columns, &low, &high);
+  row_entry *e;
+  if (row_index_upsert(&run->keys, low, high, &e) != PROMO_OK) return PROMO_ERR_NOMEM;
+  if (e->line == 0) {
+    e->line = rec->line;
+    e->index = rec->index;
+    e->time = run->time_column >= 0 ? row_time(rec, run->time_column) : 0.0;
+    return PROMO_OK;
+  }
+  if (run->opt->keep == PROMO_KEEP_FIRST) {
+    *is_duplicate = true;
+    return bitset_set(&run->duplicate_keys, rec->index);
+  }
+  /* Latest wins, and the later row on a tie. */
+  double t = row_time(rec, run->time_column);
+  if (t >= e->time) {
+    promo_status st = bitset_set(&run->duplicate_keys, e->index);
+    e->line = rec->line;
+    e->index = rec->index;
+    e->time = t;
+    run->latest_pending = true;
+    return st;
+  }
+  *is_duplicate = true;
+  return bitset_set(&run->duplicate_keys, rec->index);
+}
+
+/* ---- statistics ---- */
+
+/* k-th smallest of x[0..n) by quickselect (Hoare); reorders x. */
+static double select_kth(double *x, uint64_t n, uint64_t k) {
+  uint64_t lo = 0, hi = n - 1;
+  while (lo < hi) {
+    double pivot = x[lo + (hi - lo) / 2];
+    uint64_t i = lo, j = hi;
+    while (i <= j) {
+      while (x[i] < pivot) i++;
+      while (x[j] > pivot) j--;
+      if (i <= j) {
+        double t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+        i++;
+        if (j == 0) break;
+        j--;
+      }
+    }
+    if (k <= j)
+      hi = j;
+    else if (k >= i)
+      lo = i;
+    else
+      return x[k];
+  }
+  return x[k];
+}
+
+/* Quantile q of x with linear interpolation between order statistics, as numpy's and
+ * pandas' default ("linear", Hyndman and Fan definition 7). */
+static double quantile(double *x, uint64_t n, double q) {
+  double pos = q * (double)(n - 1);
+  uint64_t below = (uint64_t)floor(pos);
+  double frac = pos - (double)below;
+  double a = select_kth(x, n, below);
+  if (frac == 0.0 || below + 1 >= n) return a;
+  /* After selection every element right of `below` is >= a; the next order statistic is
+   * their minimum. */
+  double b = x[below + 1];
+  for (uint64_t i = below + 2; i < n; i++)
+    if (x[i] < b) b = x[i];
+  return a + frac * (b - a);
+}
+
+static void compute_statistics(column_plan *plan, column_profile *p) {
+  plan->median = plan->mean = plan->q1 = plan->q3 = plan->mad = NAN;
+  plan->stats_are_estimates = p->n_numbers_seen > p->n_numbers;
+  if (p->n_numbers_seen > 0) plan->mean = p->sum / (double)p->n_numbers_seen;
+  if (p->n_numbers > 0) {
+    uint64_t n = p->n_numbers;
+    plan->median = quantile(p->numbers, n, 0.5);
+    plan->q1 = quantile(p->numbers, n, 0.25);
+    plan->q3 = quantile(p->numbers, n, 0.75);
+    for (uint64_t i = 0; i < n; i++) p->numbers[i] = fabs(p->numbers[i] - plan->median);
+    plan->mad = quantile(p->numbers, n, 0.5);
+  }
+
+  /* Mode: the most frequent tracked text; the first seen wins a tie. */
+  uint64_t best = 0;
+  size_t n_tracked = promo_dict_size(p->values);
+  for (size_t code = 0; code < n_tracked; code++) {
+    if (p->value_counts[code] > best) {
+      best = p->value_counts[code];
+      plan->mode_text = promo_dict_string(p->values, (int32_t)code, NULL);
+    }
+  }
+  plan->distinct_is_exact = !p->values_overflowed;
+  plan->n_distinct = plan->distinct_is_exact ? n_tracked : hll_estimate(p->hll);
+  plan->n_missing_in = p->guess.n_missing;
+}
+
+static promo_status choose_types(clean_run *run) {
+  for (size_t c = 0; c < run->n_columns; c++) {
+    column_plan *plan = &run->plans[c];
+    column_profile *p = &run->profiles[c];
+    compute_statistics(plan, p);
+    p->guess.n_distinct = plan->n_distinct;
+    if (!plan->type_given) plan->type = promo_type_guess_result(&p->guess, plan->name);
+    /* The numbers are no longer needed; free them before the writing pass. */
+    free(p->numbers);
+    p->numbers = NULL;
+  }
+  return PROMO_OK;
+}
+
+promo_status clean_profile(clean_run *run, promo_error *err) {
+  for (size_t c = 0; c < run->n_columns; c++) {
+    if (column_profile_init(&run->profiles[c], true) != PROMO_OK)
+      return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+  }
+  if (row_index_init(&run->rows) != PROMO_OK || row_index_init(&run->keys) != PROMO_OK)
+    return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+  run->rng_state = 20241111u;
+
+  uint64_t size = promo_csv_size(run->reader);
+  promo_csv_record rec;
+  promo_status st;
+  while ((st = promo_csv_next(run->reader, &rec, err)) == PROMO_OK) {
+    run->rows_in++;
+    bool is_duplicate;
+    if (check_duplicates(run, &rec, &is_duplicate) != PROMO_OK)
+      return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+    if (!is_duplicate) {
+      for (size_t c = 0; c < run->n_columns; c++) {
+        if (profile_field(run, c, rec.fields[c], rec.lengths[c]) != PROMO_OK)
+          return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+      }
+    }
+    if ((run->rows_in & 0xFFFF) == 0) {
+      if (promo_cancelled(run->ctx)) return promo_error_set(err, PROMO_ERR_CANCELLED, "%s", _("cancelled"));
+      promo_progress(run->ctx, _("scanning"), promo_csv_bytes_read(run->reader), size);
+    }
+  }
+  if (st != PROMO_END) return st;
+  promo_progress(run->ctx, _("scanning"), size, size);
+  if (run->latest_pending)
+    promo_log(run->ctx, PROMO_LOG_DEBUG,
+              "fill statistics include rows later replaced by a newer row of the same key");
+  return choose_types(run);
+}

@@ -1,0 +1,98 @@
+/* Help text for `promo --help` and `promo help COMMAND`, in the user's language. */
+#include <string.h>
+
+#include "cli/cli.h"
+
+static void help_overview(FILE *out) {
+  fputs(_("Usage: promo [--lang zh|en] [--quiet|--verbose] [--threads N] COMMAND [ARGS]\n"
+          "\n"
+          "promo learns how promotions change what people buy, predicts candidate\n"
+          "promotions and chooses the plan that earns the most under your limits.\n"
+          "\n"
+          "Commands:\n"
+          "  clean      clean a CSV export: duplicates, missing and invalid values, outliers\n"
+          "  offer      parse promotion text (8折, 满200减30, 买一送一) into numbers\n"
+          "  help       show help for a command: promo help clean\n"
+          "\n"
+          "Global options:\n"
+          "  --lang zh|en     language of messages and reports (default: from LANG)\n"
+          "  -q, --quiet      print only warnings and errors\n"
+          "  -v, --verbose    print debugging detail\n"
+          "  --threads N      worker threads (default 1)\n"
+          "  -h, --help       show this help\n"
+          "  -V, --version    print the version\n"
+          "\n"
+          "Exit status: 0 success, 1 failed run, 2 usage error, 3 invalid input data.\n"),
+        out);
+}
+
+static void help_clean(FILE *out) {
+  fputs(_("Usage: promo clean INPUT.csv -o OUTPUT.csv [options]\n"
+          "\n"
+          "Read a CSV export (UTF-8 or GB18030), remove duplicates, handle missing,\n"
+          "invalid and outlying values, and write the cleaned rows. Every input row is\n"
+          "accounted for: rows in = rows out + rows rejected + duplicates removed.\n"
+          "\n"
+          "Input:\n"
+          "  --encoding auto|utf-8|gb18030   text encoding (default auto: BOM, UTF-8, GB18030)\n"
+          "  --delimiter C                   field separator: ',' 'tab' ';' '|' (default: detect)\n"
+          "  --types COL=TYPE,...            override inferred types: integer, decimal,\n"
+          "                                  boolean, date, datetime, categorical, text\n"
+          "  --replace-invalid               replace undecodable bytes with U+FFFD\n"
+          "\n"
+          "Duplicates:\n"
+          "  --keep-duplicates               keep exact duplicate rows (default: remove)\n"
+          "  --key COLS                      rows with equal values in COLS are duplicates\n"
+          "  --keep first|latest             which key duplicate to keep (default first)\n"
+          "  --time COL                      time column that decides 'latest'\n"
+          "\n"
+          "Missing values (empty, NA, N/A, NULL, null, \\N, -, nan):\n"
+          "  --missing ACTION                action for every column (default keep)\n"
+          "  --missing COL=ACTION,...        action for named columns\n"
+          "      ACTION is keep, drop (reject the row), median, mean, mode,\n"
+          "      value:TEXT (fill a constant) or flag (keep and add COL_missing)\n"
+          "\n"
+          "Invalid values (each rule rejects the row, or with 'missing' blanks the cell):\n"
+          "  --invalid reject|missing        text that does not parse as its column's type\n"
+          "  --price-cols COLS               must be > 0 (default: names with price or 价)\n"
+          "  --bad-price reject|missing\n"
+          "  --quantity-cols COLS            negative means a return (default: qty, quantity,\n"
+          "                                  units, 数量)\n"
+          "  --returns keep|reject           keep negative quantities as returns (default reject)\n"
+          "  --rate-cols COLS                discount rates must be in (0, 1] (default: names\n"
+          "                                  with discount_rate or 折扣)\n"
+          "  --bad-rate reject|missing|fix   fix reads 1 < x <= 100 as a percentage\n"
+          "  --min-date DATE                 earliest plausible date (default 1990-01-01)\n"
+          "  --max-date DATE                 latest plausible date (default today)\n"
+          "  --bad-date reject|missing\n"
+          "\n"
+          "Outliers:\n"
+          "  --outliers COLS|all             numeric columns to check (default none)\n"
+          "  --outlier-method iqr|zscore     IQR fences (k = 1.5) or robust z-score (> 3.5)\n"
+          "  --outlier-k K                   the IQR multiplier or the z-score limit\n"
+          "  --outlier-action flag|reject    add COL_outlier (default) or reject the row\n"
+          "\n"
+          "Output:\n"
+          "  -o, --output FILE               cleaned CSV (UTF-8), written atomically\n"
+          "  --rejects FILE                  rejected and duplicate rows: line, reason, raw text\n"
+          "  --report FILE                   JSON quality report per column\n"
+          "  --bom                           start CSV outputs with a UTF-8 byte-order mark\n"
+          "                                  (Excel needs it to show Chinese text)\n"),
+        out);
+}
+
+bool cli_print_help(FILE *out, const char *command) {
+  if (command == NULL) {
+    help_overview(out);
+    return true;
+  }
+  if (strcmp(command, "clean") == 0) {
+    help_clean(out);
+    return true;
+  }
+  if (strcmp(command, "offer") == 0) {
+    cli_print_help_offer(out);
+    return true;
+  }
+  return false;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Command-line tests of `promo clean`: exit codes, error messages with file and line,
+# atomic outputs, the reconciled summary in English and Chinese.
+# Usage: clean.sh PROMO_BINARY TESTS_DATA_DIR
+set -u
+promo=$1
+data=$2
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+check() { # check NAME CONDITION...
+  local name=$1
+  shift
+  if "$@"; then
+    passes=$((passes + 1))
+  else
+    echo "FAIL: $name" >&2
+    failures=$((failures + 1))
+  fi
+}
+
+# run EXPECTED_RC ARGS... : runs promo, keeps stderr in $work/err, checks the exit code.
+run() {
+  local expected=$1
+  shift
+  "$promo" "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -ne "$expected" ]; then
+    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
+    cat "$work/err" >&2
+    failures=$((failures + 1))
+    return 1
+  fi
+  passes=$((passes + 1))
+}
+
+err_has() { grep -qF -- "$1" "$work/err"; }
+
+# --- the bundled real sample: reconciled summary in English and Chinese
+run 0 clean "$data/transactions_500.csv" -o "$work/clean.csv" --rejects "$work/rej.csv" --report "$work/q.json"
+check "summary balanced" err_has "balanced"
+check "summary rows in" err_has "500"
+check "output exists" test -s "$work/clean.csv"
+check "report exists" test -s "$work/q.json"
+LANG=zh_CN.UTF-8 run 0 clean "$data/transactions_500.csv" -o "$work/clean.csv"
+check "chinese summary" err_has "输入"
+run 0 --lang zh clean "$data/transactions_500.csv" -o "$work/clean.csv"
+check "--lang zh summary" err_has "输入"
+
+# --- usage errors exit 2
+run 2 clean
+check "no input message" err_has "no input file"
+run 2 clean "$data/transactions_500.csv"
+check "no output message" err_has "-o OUTPUT.csv"
+run 2 clean "$data/transactions_500.csv" -o "$work/x.csv" --bogus
+check "unknown option named" err_has "--bogus"
+run 2 clean "$data/transactions_500.csv" -o "$work/x.csv" --key no_such_column
+check "unknown key column named" err_has "no_such_column"
+run 2 clean "$data/transactions_500.csv" -o "$work/x.csv" --missing sometimes
+run 2 clean "$data/transactions_500.csv" -o "$work/x.csv" --types quantity=money
+check "unknown type named" err_has "money"
+run 2 bogus-command
+run 0 help clean
+check "help clean lists --rejects" grep -qF -- "--rejects" "$work/out"
+run 0 --version
+check "version printed" grep -q "^promo " "$work/out"
+run 0 --help
+check "help lists clean" grep -qF "clean" "$work/out"
+
+# --- bad input exits 1 (I/O) or 3 (invalid data) and names the file
+run 1 clean "$work/missing.csv" -o "$work/x.csv"
+check "missing file named" err_has "missing.csv"
+: >"$work/empty.csv"
+run 3 clean "$work/empty.csv" -o "$work/x.csv"
+check "empty file named" err_has "empty.csv"
+printf '1,2,3\n4,5,6\n' >"$work/noheader.csv"
+run 3 clean "$work/noheader.csv" -o "$work/x.csv"
+check "no header explained" err_has "header"
+head -c 3000 /bin/sh >"$work/binary.csv"
+run 3 clean "$work/binary.csv" -o "$work/x.csv"
+check "binary named" err_has "binary.csv"
+printf 'a,b\n1,2\n3,4,5\n6,7\n' >"$work/ragged.csv"
+run 3 clean "$work/ragged.csv" -o "$work/x.csv"
+check "ragged row line" err_has "ragged.csv:3"
+printf 'a,b\n1,"x\n' >"$work/quote.csv"
+run 3 clean "$work/quote.csv" -o "$work/x.csv"
+check "unterminated quote line" err_has "quote.csv:2"
+printf 'a,b\n1,\xff\xfe\xfd\n' >"$work/badutf8.csv"
+run 3 clean "$work/badutf8.csv" -o "$work/x.csv" --encoding utf-8
+check "invalid byte line" err_has "badutf8.csv:2"
+check "no partial output" test ! -e "$work/x.csv"
+run 0 clean "$work/badutf8.csv" -o "$work/x.csv" --encoding utf-8 --replace-invalid
+
+# --- GB18030 input, read as such and written as UTF-8
+if [ -f "$data/transactions_gb18030.csv" ]; then
+  run 0 clean "$data/transactions_gb18030.csv" -o "$work/zh.csv" --rejects "$work/zh_rej.csv"
+  check "gb18030 header converted" grep -q "订单号" "$work/zh.csv"
+fi
+
+# --- outputs: unwritable folder, output over input, full disk, BOM
+run 1 clean "$data/transactions_500.csv" -o "$work/no/such/dir/x.csv"
+check "unwritable folder named" err_has "no/such/dir"
+cp "$data/transactions_500.csv" "$work/in.csv"
+run 2 clean "$work/in.csv" -o "$work/in.csv"
+check "input untouched" cmp -s "$data/transactions_500.csv" "$work/in.csv"
+(
+  ulimit -f 4 # 2 KiB: writes past it fail with EFBIG, as on a full disk
+  trap '' XFSZ
+  "$promo" clean "$data/transactions_500.csv" -o "$work/full.csv" 2>"$work/err"
+  echo $? >"$work/rc"
+)
+check "full disk fails" test "$(cat "$work/rc")" = 1
+check "full disk leaves no file" test ! -e "$work/full.csv"
+check "full disk leaves no temp file" test -z "$(ls "$work" | grep '\.tmp\.')"
+run 0 clean "$data/transactions_500.csv" -o "$work/bom.csv" --bom
+check "bom written" test "$(head -c 3 "$work/bom.csv" | od -An -tx1 | tr -d ' ')" = "efbbbf"
+
+echo "clean.sh: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
