@@ -53,7 +53,7 @@ static void write_file(const char *path, const char *text) {
 static char *read_file(const char *path) {
   FILE *fp = fopen(path, "rb");
   if (fp == NULL) return NULL;
-  static char buf[1 << 16];
+  static char buf[1 << 20];
   size_t n = fread(buf, 1, sizeof buf - 1, fp);
   buf[n] = '\0';
   fclose(fp);
@@ -447,6 +447,42 @@ static void gb18030_input_gives_utf8_output(void **state) {
   assert_string_equal(read_file(f->output), "商品,单价\n苹果,5\n");
 }
 
+static void threads_give_same_output(void **state) {
+  fixture *f = *state;
+  /* Enough rows for several chunks, with fills, duplicates and rejects in each. */
+  FILE *fp = fopen(f->input, "wb");
+  assert_non_null(fp);
+  fputs("id,city,qty,price,day\n", fp);
+  for (int i = 0; i < 3000; i++) {
+    const char *cities[] = {"bj", "sh", "", "gz", "NA"};
+    fprintf(fp, "%d,%s,%d,%s,2024-%02d-%02d\n", i % 2900, cities[i % 5], (i % 7) - 1,
+            i % 11 == 0 ? "" : "9.5", 1 + i % 12, 1 + i % 28);
+  }
+  assert_int_equal(fclose(fp), 0);
+
+  promo_clean_options opt;
+  promo_clean_options_init(&opt);
+  opt.missing_default = PROMO_MISSING_AUTO;
+  opt.chunk_rows = 256;
+  promo_clean_paths paths = {f->input, f->output, f->rejects, NULL};
+  promo_context ctx;
+  promo_context_init(&ctx);
+  promo_clean_summary s;
+  promo_error err;
+  promo_error_clear(&err);
+  char *outputs[2];
+  for (int threads = 1; threads <= 2; threads++) {
+    ctx.n_threads = threads;
+    assert_int_equal(promo_clean_file(&paths, &opt, &ctx, &s, &err), PROMO_OK);
+    outputs[threads - 1] = strdup(read_file(f->output));
+  }
+  assert_int_equal(s.rows_in, 3000);
+  assert_true(s.rows_rejected > 0);
+  assert_string_equal(outputs[0], outputs[1]);
+  free(outputs[0]);
+  free(outputs[1]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(exact_duplicates_removed, setup, teardown),
@@ -467,6 +503,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(output_over_input_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(failed_run_leaves_no_output, setup, teardown),
       cmocka_unit_test_setup_teardown(gb18030_input_gives_utf8_output, setup, teardown),
+      cmocka_unit_test_setup_teardown(threads_give_same_output, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,7 +69,9 @@ promo_status promo_csv_open_memory(const char *data, size_t size, const char *na
 
 /* Read the next data record. Returns PROMO_OK, PROMO_END after the last record, or an
  * error (unterminated quote, text after a closing quote, wrong field count, invalid
- * bytes) with line, column and byte offset filled in. */
+ * bytes) with line, column and byte offset filled in. After a wrong field count the
+ * reader is past that record (which still takes an index), so reading can go on; every
+ * other error is final, and later calls return it again until promo_csv_rewind. */
 promo_status promo_csv_next(promo_csv *reader, promo_csv_record *record, promo_error *err);
 
 /* Go back to the first data record (for a second pass). Memory readers and regular files
@@ -153,8 +155,9 @@ bool promo_parse_unix_seconds(const char *s, size_t len, int64_t *seconds);
 /* Formatters. Each returns the number of bytes written (no NUL is counted; a NUL
  * follows) and never depends on the C locale. */
 size_t promo_format_int(int64_t value, char buf[24]);
-/* Shortest text that reads back to the same double ("12.5", "0.125", "1e+20"), as %.15g,
- * %.16g or %.17g would print it; "nan", "inf" and "-inf" for the non-finite values. */
+/* Shortest text that reads back to the same double ("12.5", "0.125", "1e+20"), as the
+ * first of %.15g, %.16g and %.17g that reads back prints it. Non-finite values are written
+ * as "nan", "inf" and "-inf". */
 size_t promo_format_decimal(double value, char buf[32]);
 size_t promo_format_date(int32_t days, char buf[16]);          /* YYYY-MM-DD */
 /* YYYY-MM-DD HH:MM:SS; seconds beyond the int32 day range are written as a plain integer. */
@@ -277,6 +280,19 @@ ptrdiff_t promo_table_find(const promo_table *table, const char *name);
 promo_status promo_table_read(promo_table *table, promo_csv *reader, size_t max_rows,
                               promo_error *err);
 
+/* Read up to max_rows records like promo_table_read, but keep only their text: the value
+ * arrays stay unparsed until promo_table_parse_column. The table needs keep_text. This
+ * splits reading, which is sequential, from parsing, which can run one column per thread. */
+promo_status promo_table_read_text(promo_table *table, promo_csv *reader, size_t max_rows,
+                                   promo_error *err);
+
+/* Store a record's text as a new, unparsed row (keep_text tables only). */
+promo_status promo_table_append_text(promo_table *table, const promo_csv_record *record);
+
+/* Parse column c of every row from the kept text into its typed values. Calls for
+ * different columns may run at the same time; each touches only its own column. */
+promo_status promo_table_parse_column(promo_table *table, size_t c);
+
 /* ===================================================================== CSV writer */
 
 typedef struct promo_csv_writer promo_csv_writer;
@@ -290,18 +306,20 @@ promo_status promo_csv_writer_create(FILE *fp, char delimiter, bool with_bom,
  * lost here: call promo_csv_writer_flush first. Accepts NULL. */
 void promo_csv_writer_free(promo_csv_writer *writer);
 /* Append one field to the current row. It is quoted when it contains the delimiter, a
- * quote, CR or LF, or starts or ends with a space or tab; quotes inside are doubled. */
+ * quote, CR or LF, or when it starts or ends with a space or tab. Quotes inside are
+ * doubled. */
 void promo_csv_write_field(promo_csv_writer *writer, const char *s, size_t len);
 /* End the current row. A row of one empty field is written as "" so it is not a blank
  * line. */
 void promo_csv_write_end_row(promo_csv_writer *writer);
 /* Write cell (row, col) of a table: its source text when plain and kept, else the
- * formatted value (booleans as true/false, strings from the dictionary); missing and
- * invalid cells are empty. */
+ * formatted value, with booleans as true/false and strings from the dictionary. Missing
+ * and invalid cells are empty. */
 void promo_csv_write_cell(promo_csv_writer *writer, const promo_table *table, size_t row,
                           size_t col);
-/* Flush buffered bytes to the stream and fflush it; returns PROMO_ERR_IO (with errno)
- * when this or any earlier write failed. The writer discards output after a failure. */
+/* Flush buffered bytes to the stream and fflush it. Returns PROMO_ERR_IO (with errno)
+ * when this or any earlier write failed, because the writer discards output after a
+ * failure. */
 promo_status promo_csv_writer_flush(promo_csv_writer *writer, promo_error *err);
 
 #ifdef __cplusplus

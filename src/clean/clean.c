@@ -16,8 +16,6 @@ typedef struct row_scratch {
   uint8_t *state;       /* [n_columns] enum cell_state */
   uint8_t *is_outlier;  /* [n_columns] */
   double *fixed;        /* [n_columns] value of a CELL_FIXED cell */
-  const char **key_fields;  /* [n_columns] for rebuilding a key hash */
-  uint32_t *key_lengths;    /* [n_columns] */
 } row_scratch;
 
 /* A rejected row: why, and which cell. */
@@ -154,18 +152,7 @@ static int64_t kept_line(const pass_two *p, size_t r, promo_reject_reason reason
     low = h.low64;
     high = h.high64;
   } else {
-    /* Rebuild the key hash the way pass 1 did, from the kept field texts. */
-    const row_scratch *s = &p->scratch;
-    for (size_t k = 0; k < run->n_key_columns; k++) {
-      size_t c = (size_t)run->key_columns[k];
-      size_t len;
-      s->key_fields[c] = cell_text(t, r, c, &len);
-      s->key_lengths[c] = (uint32_t)len;
-    }
-    promo_csv_record rec = {.n_fields = run->n_columns,
-                            .fields = (const char *const *)s->key_fields,
-                            .lengths = s->key_lengths};
-    clean_hash_fields(&rec, run->key_columns, run->n_key_columns, &low, &high);
+    clean_hash_key(run, t, r, &low, &high);
   }
   const row_entry *e = row_index_find(index, low, high);
   return e != NULL ? e->line : 0;
@@ -301,14 +288,30 @@ static promo_status write_headers(pass_two *p) {
   return PROMO_OK;
 }
 
+/* Parse the batch's columns from their text, one column per thread. */
+static promo_status parse_batch(pass_two *p) {
+  promo_status failed = PROMO_OK;
+  long n_columns = (long)p->table->n_columns;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(p->run->n_threads)
+  for (long c = 0; c < n_columns; c++) {
+    if (promo_table_parse_column(p->table, (size_t)c) != PROMO_OK) {
+#pragma omp atomic write
+      failed = PROMO_ERR_NOMEM;
+    }
+  }
+  return failed;
+}
+
 static promo_status run_pass_two(pass_two *p, promo_error *err) {
   clean_run *run = p->run;
   uint64_t size = promo_csv_size(run->reader);
   promo_status st;
   write_headers(p);
   for (;;) {
-    st = promo_table_read(p->table, run->reader, run->opt->chunk_rows, err);
+    st = promo_table_read_text(p->table, run->reader, run->opt->chunk_rows, err);
     if (st != PROMO_OK && st != PROMO_END) return st;
+    if (parse_batch(p) != PROMO_OK)
+      return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
     for (size_t r = 0; r < p->table->n_rows; r++) {
       rejection why;
       if (check_row(p, r, &why))
@@ -408,10 +411,8 @@ static promo_status write_outputs(clean_run *run, const promo_clean_paths *paths
   p.scratch.state = calloc(run->n_columns, 1);
   p.scratch.is_outlier = calloc(run->n_columns, 1);
   p.scratch.fixed = calloc(run->n_columns, sizeof *p.scratch.fixed);
-  p.scratch.key_fields = calloc(run->n_columns, sizeof *p.scratch.key_fields);
-  p.scratch.key_lengths = calloc(run->n_columns, sizeof *p.scratch.key_lengths);
   if (names == NULL || types == NULL || p.scratch.state == NULL || p.scratch.is_outlier == NULL ||
-      p.scratch.fixed == NULL || p.scratch.key_fields == NULL || p.scratch.key_lengths == NULL) {
+      p.scratch.fixed == NULL) {
     st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
     goto done;
   }
@@ -466,8 +467,6 @@ done:
   free(p.scratch.state);
   free(p.scratch.is_outlier);
   free(p.scratch.fixed);
-  free(p.scratch.key_fields);
-  free(p.scratch.key_lengths);
   free(names);
   free(types);
   return st;
@@ -487,14 +486,18 @@ promo_status promo_clean_file(const promo_clean_paths *paths, const promo_clean_
   run.ctx = ctx;
   run.input_path = paths->input;
   run.time_column = -1;
+  run.n_threads = ctx != NULL && ctx->n_threads > 0 ? ctx->n_threads : 1;
 
   if ((st = open_run(&run, paths, err)) != PROMO_OK) goto done;
   summary->n_columns_in = run.n_columns;
   if ((st = clean_profile(&run, err)) != PROMO_OK) goto done;
   if ((st = clean_plan_columns(&run, err)) != PROMO_OK) goto done;
   log_plan(&run);
+  double scanned = promo_now_ms();
+  promo_log(ctx, PROMO_LOG_DEBUG, "scan pass: %.0f ms", scanned - start);
 
   if ((st = write_outputs(&run, paths, summary, err)) != PROMO_OK) goto done;
+  promo_log(ctx, PROMO_LOG_DEBUG, "write pass: %.0f ms", promo_now_ms() - scanned);
   summary->elapsed_ms = promo_now_ms() - start;
   if (paths->report != NULL) st = clean_write_report(&run, summary, paths->report, err);
 

@@ -12,7 +12,7 @@
 
 /* Distinct values are counted exactly up to this many per column, then estimated with
  * HyperLogLog. The mode is taken over the values tracked exactly. */
-#define CLEAN_MAX_TRACKED_VALUES 65536
+#define CLEAN_MAX_TRACKED_VALUES 4096
 /* Numeric values kept per column for the median and quantiles; past this the sample is a
  * uniform reservoir and the statistics are estimates. */
 #define CLEAN_MAX_KEPT_VALUES (1u << 22)
@@ -35,6 +35,7 @@ typedef struct column_profile {
   uint64_t n_not_numbers;   /* non-missing values that do not parse as numbers */
   bool collect_numbers;
   double sum;
+  uint64_t rng_state;       /* reservoir sampling, fixed seed per column */
 } column_profile;
 
 /* Everything decided about one column before the writing pass. */
@@ -122,7 +123,7 @@ typedef struct clean_run {
   bitset duplicate_rows;    /* records that are exact duplicates */
   bitset duplicate_keys;    /* records that lost to another row with the same key */
   uint64_t rows_in;
-  uint64_t rng_state;       /* reservoir sampling, fixed seed */
+  int n_threads;            /* columns profiled and parsed at once */
   bool latest_pending;      /* stats include key duplicates not known until the end */
 } clean_run;
 
@@ -140,9 +141,9 @@ ptrdiff_t clean_find_column(const clean_run *run, const char *name);
 /* Decide roles, fill values and flags per column from the options and the profile. */
 promo_status clean_plan_columns(clean_run *run, promo_error *err);
 
-/* 128-bit hash of a record's fields or key fields. */
-void clean_hash_fields(const promo_csv_record *record, const ptrdiff_t *columns,
-                       size_t n_columns, uint64_t *low, uint64_t *high);
+/* 128-bit hash of the key columns of row r of a table that keeps its text. */
+void clean_hash_key(const clean_run *run, const promo_table *table, size_t r, uint64_t *low,
+                    uint64_t *high);
 
 /* Write the JSON quality report. */
 promo_status clean_write_report(const clean_run *run, const promo_clean_summary *summary,

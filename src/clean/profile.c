@@ -99,23 +99,6 @@ void bitset_clear(bitset *set) {
   set->n_bits = 0;
 }
 
-/* ---- hashing ---- */
-
-void clean_hash_fields(const promo_csv_record *record, const ptrdiff_t *columns,
-                       size_t n_columns, uint64_t *low, uint64_t *high) {
-  XXH3_state_t state;
-  XXH3_128bits_reset(&state);
-  static const char separator = '\x1f';
-  for (size_t k = 0; k < n_columns; k++) {
-    size_t c = (size_t)columns[k];
-    XXH3_128bits_update(&state, record->fields[c], record->lengths[c]);
-    XXH3_128bits_update(&state, &separator, 1);
-  }
-  XXH128_hash_t h = XXH3_128bits_digest(&state);
-  *low = h.low64;
-  *high = h.high64;
-}
-
 /* ---- HyperLogLog (Flajolet, Fusy, Gandouet, Meunier 2007) ---- */
 
 static void hll_add(uint8_t *registers, uint64_t hash) {
@@ -150,8 +133,9 @@ void column_profile_clear(column_profile *p) {
   memset(p, 0, sizeof *p);
 }
 
-static promo_status column_profile_init(column_profile *p, bool collect_numbers) {
+static promo_status column_profile_init(column_profile *p, bool collect_numbers, uint64_t seed) {
   memset(p, 0, sizeof *p);
+  p->rng_state = seed;
   if (promo_dict_create(&p->values) != PROMO_OK) return PROMO_ERR_NOMEM;
   p->value_counts = calloc(CLEAN_MAX_TRACKED_VALUES, sizeof *p->value_counts);
   p->hll = calloc(CLEAN_HLL_REGISTERS, 1);
@@ -221,7 +205,7 @@ static promo_status profile_field(clean_run *run, size_t c, const char *s, size_
   if (p->collect_numbers) {
     double x;
     if (promo_parse_decimal(s, len, &x, NULL)) {
-      if (!breaks_own_rule(&run->plans[c], x)) return keep_number(p, x, &run->rng_state);
+      if (!breaks_own_rule(&run->plans[c], x)) return keep_number(p, x, &p->rng_state);
     } else if (++p->n_not_numbers > p->guess.n_values / 100 + 1000) {
       /* Too many non-numbers for a numeric type: stop spending memory on this column. */
       p->collect_numbers = false;
@@ -234,9 +218,7 @@ static promo_status profile_field(clean_run *run, size_t c, const char *s, size_
 }
 
 /* Time of the row for PROMO_KEEP_LATEST: datetime, date or number; missing is oldest. */
-static double row_time(const promo_csv_record *record, ptrdiff_t column) {
-  const char *s = record->fields[column];
-  size_t len = record->lengths[column];
+static double row_time(const char *s, size_t len) {
   int64_t seconds;
   int32_t days;
   double x;
@@ -246,49 +228,77 @@ static double row_time(const promo_csv_record *record, ptrdiff_t column) {
   return -INFINITY;
 }
 
-/* Returns true in *is_duplicate when the record repeats an earlier one. */
-static promo_status check_duplicates(clean_run *run, const promo_csv_record *rec,
-                                     bool *is_duplicate) {
+static const char *cell_text(const promo_table *t, size_t r, size_t c, size_t *len) {
+  size_t k = r * t->n_columns + c;
+  *len = t->cell_lengths[k];
+  return t->text + t->cell_offsets[k];
+}
+
+void clean_hash_key(const clean_run *run, const promo_table *t, size_t r, uint64_t *low,
+                    uint64_t *high) {
+  XXH3_state_t state;
+  XXH3_128bits_reset(&state);
+  static const char separator = '\x1f';
+  for (size_t k = 0; k < run->n_key_columns; k++) {
+    size_t len;
+    const char *text = cell_text(t, r, (size_t)run->key_columns[k], &len);
+    XXH3_128bits_update(&state, text, len);
+    XXH3_128bits_update(&state, &separator, 1);
+  }
+  XXH128_hash_t h = XXH3_128bits_digest(&state);
+  *low = h.low64;
+  *high = h.high64;
+}
+
+/* Sets *is_duplicate when row r of the batch (record `index`) repeats an earlier row. */
+static promo_status check_duplicates(clean_run *run, const promo_table *t, size_t r,
+                                     uint64_t index, bool *is_duplicate) {
   *is_duplicate = false;
+  int64_t line = t->lines[r];
   if (run->opt->remove_duplicates) {
-    XXH128_hash_t h = XXH3_128bits(rec->raw, rec->raw_len);
+    XXH128_hash_t h = XXH3_128bits(t->text + t->raw_offsets[r], t->raw_lengths[r]);
     row_entry *e;
     if (row_index_upsert(&run->rows, h.low64, h.high64, &e) != PROMO_OK) return PROMO_ERR_NOMEM;
     if (e->line != 0) {
       *is_duplicate = true;
-      return bitset_set(&run->duplicate_rows, rec->index);
+      return bitset_set(&run->duplicate_rows, index);
     }
-    e->line = rec->line;
-    e->index = rec->index;
+    e->line = line;
+    e->index = index;
   }
   if (run->n_key_columns == 0) return PROMO_OK;
 
   uint64_t low, high;
-  clean_hash_fields(rec, run->key_columns, run->n_key_columns, &low, &high);
+  clean_hash_key(run, t, r, &low, &high);
   row_entry *e;
   if (row_index_upsert(&run->keys, low, high, &e) != PROMO_OK) return PROMO_ERR_NOMEM;
+  double time = 0.0;
+  if (run->time_column >= 0) {
+    size_t len;
+    const char *text = cell_text(t, r, (size_t)run->time_column, &len);
+    time = row_time(text, len);
+  }
   if (e->line == 0) {
-    e->line = rec->line;
-    e->index = rec->index;
-    e->time = run->time_column >= 0 ? row_time(rec, run->time_column) : 0.0;
+    e->line = line;
+    e->index = index;
+    e->time = time;
     return PROMO_OK;
   }
   if (run->opt->keep == PROMO_KEEP_FIRST) {
     *is_duplicate = true;
-    return bitset_set(&run->duplicate_keys, rec->index);
+    return bitset_set(&run->duplicate_keys, index);
   }
   /* Latest wins, and the later row on a tie. */
-  double t = row_time(rec, run->time_column);
-  if (t >= e->time) {
+  if (time >= e->time) {
     promo_status st = bitset_set(&run->duplicate_keys, e->index);
-    e->line = rec->line;
-    e->index = rec->index;
-    e->time = t;
+    e->line = line;
+    e->index = index;
+    e->time = time;
     run->latest_pending = true;
     return st;
   }
   *is_duplicate = true;
-  return bitset_set(&run->duplicate_keys, rec->index);
+  return bitset_set(&run->duplicate_keys, index);
 }
 
 /* ---- statistics ---- */
@@ -337,7 +347,7 @@ static double quantile(double *x, uint64_t n, double q) {
   return a + frac * (b - a);
 }
 
-static void compute_statistics(column_plan *plan, column_profile *p) {
+static void compute_statistics(column_plan *plan, column_profile *p, bool need_mad) {
   plan->median = plan->mean = plan->q1 = plan->q3 = plan->mad = NAN;
   plan->stats_are_estimates = p->n_numbers_seen > p->n_numbers;
   if (p->n_numbers_seen > 0) plan->mean = p->sum / (double)p->n_numbers_seen;
@@ -346,8 +356,11 @@ static void compute_statistics(column_plan *plan, column_profile *p) {
     plan->median = quantile(p->numbers, n, 0.5);
     plan->q1 = quantile(p->numbers, n, 0.25);
     plan->q3 = quantile(p->numbers, n, 0.75);
-    for (uint64_t i = 0; i < n; i++) p->numbers[i] = fabs(p->numbers[i] - plan->median);
-    plan->mad = quantile(p->numbers, n, 0.5);
+    /* The MAD costs another pass over the values; only the robust z-score uses it. */
+    if (need_mad) {
+      for (uint64_t i = 0; i < n; i++) p->numbers[i] = fabs(p->numbers[i] - plan->median);
+      plan->mad = quantile(p->numbers, n, 0.5);
+    }
   }
 
   /* Mode: the most frequent tracked text; the first seen wins a tie. */
@@ -368,7 +381,8 @@ static promo_status choose_types(clean_run *run) {
   for (size_t c = 0; c < run->n_columns; c++) {
     column_plan *plan = &run->plans[c];
     column_profile *p = &run->profiles[c];
-    compute_statistics(plan, p);
+    compute_statistics(plan, p,
+                       plan->is_outlier_checked && run->opt->outlier_method == PROMO_OUTLIER_ZSCORE);
     p->guess.n_distinct = plan->n_distinct;
     if (!plan->type_given) plan->type = promo_type_guess_result(&p->guess, plan->name);
     /* The numbers are no longer needed; free them before the writing pass. */
@@ -378,38 +392,86 @@ static promo_status choose_types(clean_run *run) {
   return PROMO_OK;
 }
 
+/* Profile every column of one batch, one column per thread; skip[r] marks duplicates. */
+static promo_status profile_batch(clean_run *run, const promo_table *t, const uint8_t *skip) {
+  promo_status failed = PROMO_OK;
+  long n_columns = (long)run->n_columns;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(run->n_threads)
+  for (long c = 0; c < n_columns; c++) {
+    for (size_t r = 0; r < t->n_rows; r++) {
+      if (skip[r]) continue;
+      size_t len;
+      const char *text = cell_text(t, r, (size_t)c, &len);
+      if (profile_field(run, (size_t)c, text, len) != PROMO_OK) {
+#pragma omp atomic write
+        failed = PROMO_ERR_NOMEM;
+        break;
+      }
+    }
+  }
+  return failed;
+}
+
 promo_status clean_profile(clean_run *run, promo_error *err) {
   for (size_t c = 0; c < run->n_columns; c++) {
-    if (column_profile_init(&run->profiles[c], true) != PROMO_OK)
+    if (column_profile_init(&run->profiles[c], true, 20241111u + c) != PROMO_OK)
       return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
   }
   if (row_index_init(&run->rows) != PROMO_OK || row_index_init(&run->keys) != PROMO_OK)
     return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
-  run->rng_state = 20241111u;
+
+  promo_table *batch = NULL;
+  uint8_t *skip = malloc(run->opt->chunk_rows);
+  const char **names = calloc(run->n_columns, sizeof *names);
+  promo_type *types = calloc(run->n_columns, sizeof *types);
+  promo_status st = PROMO_OK;
+  if (skip == NULL || names == NULL || types == NULL) st = PROMO_ERR_NOMEM;
+  for (size_t c = 0; st == PROMO_OK && c < run->n_columns; c++) {
+    names[c] = run->plans[c].name;
+    types[c] = PROMO_TYPE_TEXT;
+  }
+  if (st == PROMO_OK) st = promo_table_create(run->n_columns, names, types, true, &batch);
+  if (st != PROMO_OK) {
+    st = promo_error_set(err, st, "%s", _("out of memory"));
+    goto done;
+  }
 
   uint64_t size = promo_csv_size(run->reader);
-  promo_csv_record rec;
-  promo_status st;
-  while ((st = promo_csv_next(run->reader, &rec, err)) == PROMO_OK) {
-    run->rows_in++;
-    bool is_duplicate;
-    if (check_duplicates(run, &rec, &is_duplicate) != PROMO_OK)
-      return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
-    if (!is_duplicate) {
-      for (size_t c = 0; c < run->n_columns; c++) {
-        if (profile_field(run, c, rec.fields[c], rec.lengths[c]) != PROMO_OK)
-          return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
-      }
+  for (;;) {
+    promo_status read = promo_table_read_text(batch, run->reader, run->opt->chunk_rows, err);
+    if (read != PROMO_OK && read != PROMO_END) {
+      st = read;
+      goto done;
     }
-    if ((run->rows_in & 0xFFFF) == 0) {
-      if (promo_cancelled(run->ctx)) return promo_error_set(err, PROMO_ERR_CANCELLED, "%s", _("cancelled"));
-      promo_progress(run->ctx, _("scanning"), promo_csv_bytes_read(run->reader), size);
+    for (size_t r = 0; r < batch->n_rows; r++) {
+      bool is_duplicate;
+      if (check_duplicates(run, batch, r, run->rows_in, &is_duplicate) != PROMO_OK) {
+        st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+        goto done;
+      }
+      skip[r] = is_duplicate;
+      run->rows_in++;
+    }
+    if (profile_batch(run, batch, skip) != PROMO_OK) {
+      st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+      goto done;
+    }
+    promo_progress(run->ctx, _("scanning"), promo_csv_bytes_read(run->reader), size);
+    if (read == PROMO_END) break;
+    if (promo_cancelled(run->ctx)) {
+      st = promo_error_set(err, PROMO_ERR_CANCELLED, "%s", _("cancelled"));
+      goto done;
     }
   }
-  if (st != PROMO_END) return st;
-  promo_progress(run->ctx, _("scanning"), size, size);
   if (run->latest_pending)
     promo_log(run->ctx, PROMO_LOG_DEBUG,
               "fill statistics include rows later replaced by a newer row of the same key");
-  return choose_types(run);
+  st = choose_types(run);
+
+done:
+  promo_table_free(batch);
+  free(skip);
+  free(names);
+  free(types);
+  return st;
 }

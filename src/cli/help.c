@@ -18,7 +18,7 @@ static void help_overview(FILE *out) {
           "  --lang zh|en     language of messages and reports (default: from LANG)\n"
           "  -q, --quiet      print only warnings and errors\n"
           "  -v, --verbose    print debugging detail\n"
-          "  --threads N      worker threads (default 1)\n"
+          "  --threads N      worker threads (default: one per CPU core)\n"
           "  -h, --help       show this help\n"
           "  -V, --version    print the version\n"
           "\n"

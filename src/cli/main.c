@@ -133,6 +133,8 @@ int main(int argc, char **argv) {
   cli app;
   memset(&app, 0, sizeof app);
   promo_context_init(&app.ctx);
+  long n_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  app.ctx.n_threads = n_cpus > 0 ? (int)n_cpus : 1;
   app.level = PROMO_LOG_INFO;
   app.stderr_is_tty = isatty(STDERR_FILENO) != 0;
   app.last_progress_ms = promo_now_ms();

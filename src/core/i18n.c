@@ -13,10 +13,10 @@
 static const char *current_language = "en";
 
 static bool has_catalog(const char *dir) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/%s.mo", dir, PROMO_TEXTDOMAIN);
+  char path[4200];
+  int n = snprintf(path, sizeof path, "%s/zh_CN/LC_MESSAGES/%s.mo", dir, PROMO_TEXTDOMAIN);
   struct stat st;
-  return stat(path, &st) == 0;
+  return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
 }
 
 /* Folder of catalogs: $PROMO_LOCALEDIR, <exe dir>/locale (build tree), install prefix. */
@@ -27,14 +27,14 @@ static void find_localedir(char *out, size_t size) {
     return;
   }
   char exe[4096];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n > 0) {
-    exe[n] = '\0';
+  ssize_t exe_len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (exe_len > 0) {
+    exe[exe_len] = '\0';
     char *slash = strrchr(exe, '/');
     if (slash != NULL) {
       *slash = '\0';
-      snprintf(out, size, "%s/locale", exe);
-      if (has_catalog(out)) return;
+      int n = snprintf(out, size, "%s/locale", exe);
+      if (n > 0 && (size_t)n < size && has_catalog(out)) return;
     }
   }
   snprintf(out, size, "%s", PROMO_LOCALEDIR);
