@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config gettext locales
   libjansson-dev libxxhash-dev libcmocka-dev
+  libopenblas-dev liblapacke-dev
   clang libclang-rt-14-dev
 )
 
