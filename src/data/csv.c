@@ -411,8 +411,8 @@ static void text_compact(promo_csv *r) {
 }
 
 /* Make more text available after a record ran past the end of what was decoded. Reads at
- * least as much again as the unfinished record holds, so a long record is rescanned a
- * bounded number of times. */
+ * least as many bytes again as the unfinished record contains, so the rescans of a long
+ * record add up to a small multiple of its length. */
 static promo_status text_refill(promo_csv *r, promo_error *err) {
   size_t have = r->text_len - r->pos;
   if (have >= UINT32_MAX)

@@ -236,6 +236,8 @@ promo_status encoding_choose(const unsigned char *s, size_t n, bool is_whole_fil
   }
   if (out->bom_len > 0) return PROMO_OK;
 
+  /* NOTE: a short GB18030 sample can also be valid UTF-8 (C6 BB is both 苹 in GB18030
+   * and U+01BB in UTF-8) and is then read as UTF-8; --encoding gb18030 settles it. */
   size_t valid, bad;
   utf8_result res = encoding_utf8_check(s, n, &valid, &bad);
   if (res == UTF8_VALID || (res == UTF8_TRUNCATED && !is_whole_file)) return PROMO_OK;
