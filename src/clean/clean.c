@@ -323,7 +323,7 @@ static promo_status run_pass_two(pass_two *p, promo_error *err) {
     promo_status flushed = promo_csv_writer_flush(p->out, err);
     if (flushed == PROMO_OK && p->rejects != NULL) flushed = promo_csv_writer_flush(p->rejects, err);
     if (flushed != PROMO_OK) return flushed;
-    promo_progress(run->ctx, _("writing"), promo_csv_bytes_read(run->reader), size);
+    promo_progress(run->ctx, N_("writing"), promo_csv_bytes_read(run->reader), size);
     if (st == PROMO_END) break;
     if (promo_cancelled(run->ctx)) return promo_error_set(err, PROMO_ERR_CANCELLED, "%s", _("cancelled"));
   }

@@ -456,7 +456,7 @@ promo_status clean_profile(clean_run *run, promo_error *err) {
       st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
       goto done;
     }
-    promo_progress(run->ctx, _("scanning"), promo_csv_bytes_read(run->reader), size);
+    promo_progress(run->ctx, N_("scanning"), promo_csv_bytes_read(run->reader), size);
     if (read == PROMO_END) break;
     if (promo_cancelled(run->ctx)) {
       st = promo_error_set(err, PROMO_ERR_CANCELLED, "%s", _("cancelled"));

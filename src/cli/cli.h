@@ -21,6 +21,8 @@ typedef struct cli {
   promo_log_level level;
   bool stderr_is_tty;
   double last_progress_ms;
+  const char *progress_stage; /* the stage the bar shows, to reset its clock */
+  double stage_start_ms;
 } cli;
 
 typedef int (*cli_command_fn)(cli *app, int argc, char **argv);
@@ -37,6 +39,10 @@ int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((fo
 /* Long-option matching: "--name VALUE" or "--name=VALUE". On a match, *value points at
  * the value and *i is advanced past it; a missing value is a usage error (returns -1). */
 int cli_option_value(int argc, char **argv, int *i, const char *name, const char **value);
+
+/* Columns a UTF-8 string takes in a terminal: characters of three or more bytes (CJK)
+ * take two, others one. For padding translated labels. */
+int cli_display_width(const char *s);
 
 /* Subcommands, one file each. */
 int cli_clean(cli *app, int argc, char **argv);

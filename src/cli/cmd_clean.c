@@ -138,7 +138,7 @@ static void print_summary(const promo_clean_paths *paths, const promo_clean_summ
   fprintf(stderr, _("  rows rejected       %12llu\n"), (unsigned long long)s->rows_rejected);
   for (int r = PROMO_REJECT_INVALID_VALUE; r < PROMO_REJECT_N_REASONS; r++) {
     if (s->by_reason[r] > 0)
-      fprintf(stderr, "      %-20s %10llu\n", promo_reject_reason_name((promo_reject_reason)r),
+      fprintf(stderr, "      %-17s %10llu\n", promo_reject_reason_name((promo_reject_reason)r),
               (unsigned long long)s->by_reason[r]);
   }
   fprintf(stderr, _("  duplicates removed  %12llu\n"), (unsigned long long)s->duplicates_removed);

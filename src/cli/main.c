@@ -84,26 +84,46 @@ static void log_sink(void *user, promo_log_level level, const char *message) {
     fprintf(stderr, "promo: %s\n", message);
 }
 
-/* A bar with rate and ETA on a terminal; otherwise a key=value line every 5 s. */
+int cli_display_width(const char *s) {
+  int width = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
+    if ((*p & 0xC0) == 0x80) continue;
+    width += (*p >= 0xE0) ? 2 : 1;
+  }
+  return width;
+}
+
+/* A bar with rate and ETA on a terminal; otherwise a key=value line every 5 s. Progress
+ * units are bytes of input, so the rate is in MB/s. */
 static void progress_sink(void *user, const char *stage, uint64_t done, uint64_t total) {
   cli *app = user;
   if (app->level < PROMO_LOG_INFO) return;
   double now = promo_now_ms();
+  if (app->progress_stage != stage) {
+    app->progress_stage = stage;
+    app->stage_start_ms = now;
+  }
   bool finished = total > 0 && done >= total;
   double every = app->stderr_is_tty ? 200.0 : 5000.0;
   if (!finished && now - app->last_progress_ms < every) return;
   app->last_progress_ms = now;
+
   double pct = total > 0 ? 100.0 * (double)done / (double)total : 0.0;
+  double seconds = (now - app->stage_start_ms) / 1000.0;
+  double mb_per_s = seconds > 0 ? (double)done / 1e6 / seconds : 0.0;
+  double eta_s = done > 0 && total > done ? seconds * (double)(total - done) / (double)done : 0.0;
   if (app->stderr_is_tty) {
+    /* Stage names arrive untranslated (for the key=value lines) and are translated here. */
+    const char *label = _(stage);
     int width = 30, filled = (int)(pct / 100.0 * width);
-    fprintf(stderr, "\r%-10s [", stage);
+    fprintf(stderr, "\r%s%*s [", label, 10 - cli_display_width(label), "");
     for (int k = 0; k < width; k++) fputc(k < filled ? '#' : '.', stderr);
-    fprintf(stderr, "] %5.1f%%", pct);
-    if (finished) fputs("   \n", stderr);
+    fprintf(stderr, _("] %5.1f%%  %6.1f MB/s  ETA %4.0f s"), pct, mb_per_s, eta_s);
+    if (finished) fputc('\n', stderr);
     fflush(stderr);
   } else {
-    fprintf(stderr, "stage=%s done=%llu total=%llu percent=%.1f\n", stage,
-            (unsigned long long)done, (unsigned long long)total, pct);
+    fprintf(stderr, "stage=%s done=%llu total=%llu percent=%.1f mb_per_s=%.1f eta_s=%.0f\n",
+            stage, (unsigned long long)done, (unsigned long long)total, pct, mb_per_s, eta_s);
   }
 }
 
@@ -169,7 +189,7 @@ int main(int argc, char **argv) {
       long n = strtol(value, &end, 10);
       if (errno != 0 || *end != '\0' || n < 1 || n > 1024) {
         free(rest);
-        return cli_usage_error(NULL, _("invalid --threads '%s'; give a whole number from 1"),
+        return cli_usage_error(NULL, _("invalid --threads '%s'; give a whole number from 1 to 1024"),
                                value);
       }
       app.ctx.n_threads = (int)n;

@@ -299,6 +299,6 @@ promo_status promo_table_read_text(promo_table *table, promo_csv *reader, size_t
                                    promo_error *err) {
   if (!table->keep_text)
     return promo_error_set(err, PROMO_ERR_USAGE, "%s",
-                           _("reading text only needs a table created with keep_text"));
+                           _("promo_table_read_text needs a table created with keep_text set"));
   return read_rows(table, reader, max_rows, true, err);
 }
