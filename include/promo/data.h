@@ -281,7 +281,7 @@ promo_status promo_table_read(promo_table *table, promo_csv *reader, size_t max_
                               promo_error *err);
 
 /* Read up to max_rows records like promo_table_read, but keep only their text: the value
- * arrays stay unparsed until promo_table_parse_column. The table needs keep_text. This
+ * arrays stay unparsed until promo_table_parse_columns. The table needs keep_text. This
  * splits reading, which is sequential, from parsing, which can run one column per thread. */
 promo_status promo_table_read_text(promo_table *table, promo_csv *reader, size_t max_rows,
                                    promo_error *err);
@@ -289,9 +289,10 @@ promo_status promo_table_read_text(promo_table *table, promo_csv *reader, size_t
 /* Store a record's text as a new, unparsed row (keep_text tables only). */
 promo_status promo_table_append_text(promo_table *table, const promo_csv_record *record);
 
-/* Parse column c of every row from the kept text into its typed values. Calls for
- * different columns may run at the same time; each touches only its own column. */
-promo_status promo_table_parse_column(promo_table *table, size_t c);
+/* Parse columns first, first + step, first + 2 * step, ... of every row from the kept
+ * text into their typed values. Calls with the same step and different `first` touch
+ * disjoint columns, so they may run at the same time (one per thread). */
+promo_status promo_table_parse_columns(promo_table *table, size_t first, size_t step);
 
 /* ===================================================================== CSV writer */
 

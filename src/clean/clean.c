@@ -288,13 +288,13 @@ static promo_status write_headers(pass_two *p) {
   return PROMO_OK;
 }
 
-/* Parse the batch's columns from their text, one column per thread. */
+/* Parse the batch from its text; thread t of n takes columns t, t + n, t + 2n, ... */
 static promo_status parse_batch(pass_two *p) {
   promo_status failed = PROMO_OK;
-  long n_columns = (long)p->table->n_columns;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(p->run->n_threads)
-  for (long c = 0; c < n_columns; c++) {
-    if (promo_table_parse_column(p->table, (size_t)c) != PROMO_OK) {
+  int n_threads = p->run->n_threads;
+#pragma omp parallel for schedule(static, 1) num_threads(n_threads)
+  for (int t = 0; t < n_threads; t++) {
+    if (promo_table_parse_columns(p->table, (size_t)t, (size_t)n_threads) != PROMO_OK) {
 #pragma omp atomic write
       failed = PROMO_ERR_NOMEM;
     }

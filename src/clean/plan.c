@@ -25,7 +25,7 @@ void promo_clean_options_init(promo_clean_options *opt) {
   opt->max_date = (int32_t)(time(NULL) / 86400);
   opt->outlier_method = PROMO_OUTLIER_IQR;
   opt->on_outlier = PROMO_RULE_KEEP;
-  opt->chunk_rows = 65536;
+  opt->chunk_rows = 4096;
 }
 
 const char *promo_reject_reason_name(promo_reject_reason reason) {

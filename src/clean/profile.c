@@ -377,8 +377,11 @@ static void compute_statistics(column_plan *plan, column_profile *p, bool need_m
   plan->n_missing_in = p->guess.n_missing;
 }
 
+/* Columns are independent here, so their selections run in parallel. */
 static promo_status choose_types(clean_run *run) {
-  for (size_t c = 0; c < run->n_columns; c++) {
+  long n_columns = (long)run->n_columns;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(run->n_threads)
+  for (long c = 0; c < n_columns; c++) {
     column_plan *plan = &run->plans[c];
     column_profile *p = &run->profiles[c];
     compute_statistics(plan, p,
@@ -392,21 +395,26 @@ static promo_status choose_types(clean_run *run) {
   return PROMO_OK;
 }
 
-/* Profile every column of one batch, one column per thread; skip[r] marks duplicates. */
+/* Profile every column of one batch; skip[r] marks duplicates. Thread t of n takes
+ * columns t, t + n, t + 2n, ... and walks the rows in order, so the kept text is read
+ * sequentially. */
 static promo_status profile_batch(clean_run *run, const promo_table *t, const uint8_t *skip) {
   promo_status failed = PROMO_OK;
-  long n_columns = (long)run->n_columns;
-#pragma omp parallel for schedule(dynamic, 1) num_threads(run->n_threads)
-  for (long c = 0; c < n_columns; c++) {
-    for (size_t r = 0; r < t->n_rows; r++) {
+  int n_threads = run->n_threads;
+#pragma omp parallel for schedule(static, 1) num_threads(n_threads)
+  for (int thread = 0; thread < n_threads; thread++) {
+    bool ok = true;
+    for (size_t r = 0; r < t->n_rows && ok; r++) {
       if (skip[r]) continue;
-      size_t len;
-      const char *text = cell_text(t, r, (size_t)c, &len);
-      if (profile_field(run, (size_t)c, text, len) != PROMO_OK) {
-#pragma omp atomic write
-        failed = PROMO_ERR_NOMEM;
-        break;
+      for (size_t c = (size_t)thread; c < run->n_columns && ok; c += (size_t)n_threads) {
+        size_t len;
+        const char *text = cell_text(t, r, c, &len);
+        ok = profile_field(run, c, text, len) == PROMO_OK;
       }
+    }
+    if (!ok) {
+#pragma omp atomic write
+      failed = PROMO_ERR_NOMEM;
     }
   }
   return failed;

@@ -252,13 +252,15 @@ promo_status promo_table_append_text(promo_table *table, const promo_csv_record 
   return PROMO_OK;
 }
 
-promo_status promo_table_parse_column(promo_table *table, size_t c) {
-  promo_column *col = &table->columns[c];
+promo_status promo_table_parse_columns(promo_table *table, size_t first, size_t step) {
+  /* Row by row, so the kept text is read in the order it was written. */
   for (size_t r = 0; r < table->n_rows; r++) {
-    size_t k = r * table->n_columns + c;
-    promo_status status =
-        store_field(col, r, table->text + table->cell_offsets[k], table->cell_lengths[k]);
-    if (status != PROMO_OK) return status;
+    for (size_t c = first; c < table->n_columns; c += step) {
+      size_t k = r * table->n_columns + c;
+      promo_status status = store_field(&table->columns[c], r, table->text + table->cell_offsets[k],
+                                        table->cell_lengths[k]);
+      if (status != PROMO_OK) return status;
+    }
   }
   return PROMO_OK;
 }
