@@ -294,6 +294,27 @@ promo_status promo_table_append_text(promo_table *table, const promo_csv_record 
  * disjoint columns, so they may run at the same time (one per thread). */
 promo_status promo_table_parse_columns(promo_table *table, size_t first, size_t step);
 
+/* ===================================================================== loading */
+
+typedef struct promo_load_options {
+  promo_csv_options csv;
+  /* Types to use instead of inferring them, by column name. A fitted pipeline passes the
+   * types it was trained with, so prediction parses values the same way. */
+  const char *const *type_columns;
+  const promo_type *types;
+  size_t n_types;
+  bool ignore_unknown_types;  /* skip type_columns absent from the header */
+} promo_load_options;
+
+void promo_load_options_init(promo_load_options *opt);
+
+/* Read a whole CSV file into a new table. Columns without a given type are inferred in a
+ * first pass over the file (promo_type_guess_result over every value), so the file is
+ * read twice. Errors are the reader's, plus PROMO_ERR_USAGE for a given type whose column
+ * is not in the header. The table does not keep the source text. */
+promo_status promo_table_load(const char *path, const promo_load_options *opt,
+                              const promo_context *ctx, promo_table **out, promo_error *err);
+
 /* ===================================================================== CSV writer */
 
 typedef struct promo_csv_writer promo_csv_writer;

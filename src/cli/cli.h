@@ -47,6 +47,7 @@ int cli_display_width(const char *s);
 /* Subcommands, one file each. */
 int cli_clean(cli *app, int argc, char **argv);
 int cli_offer(cli *app, int argc, char **argv);
+int cli_features(cli *app, int argc, char **argv);
 
 /* Help of `promo offer`, beside its command. */
 void cli_print_help_offer(FILE *out);

@@ -12,6 +12,7 @@ static void help_overview(FILE *out) {
           "Commands:\n"
           "  clean      clean a CSV export: duplicates, missing and invalid values, outliers\n"
           "  offer      parse promotion text (8折, 满200减30, 买一送一) into numbers\n"
+          "  features   build the feature matrix a model trains on, and save the pipeline\n"
           "  help       show help for a command: promo help clean\n"
           "\n"
           "Global options:\n"
@@ -81,6 +82,47 @@ static void help_clean(FILE *out) {
         out);
 }
 
+static void help_features(FILE *out) {
+  fputs(_("Usage: promo features DATA.csv -o MATRIX.csv [options]\n"
+          "\n"
+          "Fit the feature pipeline on DATA.csv (or apply a saved one) and write the\n"
+          "float matrix a model sees, one named column per feature, so you can check it.\n"
+          "Columns without a rule get a transform from their type: numbers are\n"
+          "standardized, categories one-hot or frequency encoded, dates become calendar\n"
+          "and festival features, promotion text becomes discount depth and kind flags.\n"
+          "\n"
+          "Columns:\n"
+          "  --target COL                    label column: kept out of the features, used by\n"
+          "                                  target encoding, copied as the last column\n"
+          "  --id COLS                       columns copied to the output as they are\n"
+          "  --ignore COLS                    columns that are not features\n"
+          "  --transform COL=T,...           transform per column: standardize, minmax,\n"
+          "                                  robust, log1p, onehot, index, frequency, target,\n"
+          "                                  offer, time, time:SPEC, pca, skip\n"
+          "  --time-spec SPEC                time features of date columns (default\n"
+          "                                  dow,dom,month,weekend,events)\n"
+          "  --calendar FILE                 extra events: CSV with name,date[,end_date]\n"
+          "  --price COL                     unit price, for the offers' effective rate\n"
+          "  --bad-offer flag|reject         promotion text that does not parse: set\n"
+          "                                  COL_unknown (default) or leave the row out\n"
+          "  --pca-components K              columns marked pca: keep K components\n"
+          "  --pca-variance S                ... or the fewest that explain share S (0.95)\n"
+          "\n"
+          "Behavior-log windows (counted strictly before each row's time):\n"
+          "  --events FILE                   the event log (user, item, time, type, ...)\n"
+          "  --window SPEC                   e.g. count:view:7d@user_id, rate:buy/view:30d@item_id,\n"
+          "                                  recency:buy@user_id; repeat for more\n"
+          "  --event-time COL  --event-type COL  --row-time COL\n"
+          "\n"
+          "Output:\n"
+          "  -o, --output FILE               the matrix as CSV\n"
+          "  --describe                      print each column's source, mean, std, min, max\n"
+          "  --save-pipeline FILE            save the fitted pipeline as JSON\n"
+          "  --pipeline FILE                 apply a saved pipeline instead of fitting\n"
+          "  --rejects FILE                  rows left out by --bad-offer reject\n"),
+        out);
+}
+
 bool cli_print_help(FILE *out, const char *command) {
   if (command == NULL) {
     help_overview(out);
@@ -88,6 +130,10 @@ bool cli_print_help(FILE *out, const char *command) {
   }
   if (strcmp(command, "clean") == 0) {
     help_clean(out);
+    return true;
+  }
+  if (strcmp(command, "features") == 0) {
+    help_features(out);
     return true;
   }
   if (strcmp(command, "offer") == 0) {

@@ -139,6 +139,7 @@ typedef struct command_entry {
 static const command_entry commands[] = {
     {"clean", cli_clean},
     {"offer", cli_offer},
+    {"features", cli_features},
 };
 
 int main(int argc, char **argv) {

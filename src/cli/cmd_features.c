@@ -1,0 +1,357 @@
+/* `promo features`: fits the feature pipeline on a CSV file (or applies a saved one) and
+ * writes the matrix a model would see, with named columns, so users can inspect it. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "feature/pipeline.h"
+#include "promo/data.h"
+
+#define MAX_ITEMS 1024
+
+typedef struct features_args {
+  const char *input, *output, *events_path, *save_path, *pipeline_path, *rejects_path;
+  bool describe;
+  promo_pipeline_options opt;
+  promo_csv_options csv;
+  const char *id_names[MAX_ITEMS];
+  size_t n_ids;
+  const char *ignore[MAX_ITEMS];
+  promo_pipeline_rule rules[MAX_ITEMS];
+  const char *windows[MAX_ITEMS];
+  char *copies[64];
+  size_t n_copies;
+} features_args;
+
+/* Split a comma list into out[]; returns the count, or -1 when too many or out of memory. */
+static long split_list(features_args *a, const char *text, const char **out, size_t capacity) {
+  if (a->n_copies == sizeof a->copies / sizeof a->copies[0]) return -1;
+  char *copy = strdup(text);
+  if (copy == NULL) return -1;
+  a->copies[a->n_copies++] = copy;
+  size_t n = 0;
+  char *save = NULL;
+  for (char *item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
+    if (n == capacity) return -1;
+    out[n++] = item;
+  }
+  return (long)n;
+}
+
+static int parse_transforms(features_args *a, const char *text) {
+  const char *items[MAX_ITEMS];
+  long n = split_list(a, text, items, MAX_ITEMS);
+  if (n < 0) return cli_usage_error("features", "%s", _("too many options"));
+  for (long i = 0; i < n; i++) {
+    char *eq = strchr(items[i], '=');
+    if (eq == NULL || eq == items[i] || eq[1] == '\0')
+      return cli_usage_error("features", _("invalid --transform item '%s'; write COL=TRANSFORM"), items[i]);
+    *eq = '\0';
+    if (a->opt.n_rules == MAX_ITEMS) return cli_usage_error("features", "%s", _("too many options"));
+    a->rules[a->opt.n_rules++] = (promo_pipeline_rule){items[i], eq + 1};
+  }
+  a->opt.rules = a->rules;
+  return EXIT_OK;
+}
+
+static int parse_args(features_args *a, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *v = NULL;
+    int got = 0;
+#define VALUE(name) ((got = cli_option_value(argc, argv, &i, name, &v)) != 0)
+    if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+      cli_print_help(stdout, "features");
+      return -1;
+    } else if (strcmp(arg, "--describe") == 0) {
+      a->describe = true;
+    } else if (VALUE("-o") || (got == 0 && VALUE("--output"))) {
+      a->output = v;
+    } else if (VALUE("--target")) {
+      a->opt.target = v;
+    } else if (VALUE("--id")) {
+      long n = got < 0 ? -1 : split_list(a, v, a->id_names, MAX_ITEMS);
+      if (n < 0) return cli_usage_error("features", "%s", _("invalid --id"));
+      a->n_ids = (size_t)n;
+    } else if (VALUE("--ignore")) {
+      long n = got < 0 ? -1 : split_list(a, v, a->ignore, MAX_ITEMS);
+      if (n < 0) return cli_usage_error("features", "%s", _("invalid --ignore"));
+      a->opt.n_ignore = (size_t)n;
+    } else if (VALUE("--transform")) {
+      if (got < 0) return EXIT_USAGE;
+      int rc = parse_transforms(a, v);
+      if (rc != EXIT_OK) return rc;
+    } else if (VALUE("--time-spec")) {
+      a->opt.time_spec = v;
+    } else if (VALUE("--calendar")) {
+      a->opt.calendar_path = v;
+    } else if (VALUE("--price")) {
+      a->opt.price_column = v;
+    } else if (VALUE("--bad-offer")) {
+      if (got < 0) return EXIT_USAGE;
+      if (strcmp(v, "reject") == 0) a->opt.reject_bad_offers = true;
+      else if (strcmp(v, "flag") == 0) a->opt.reject_bad_offers = false;
+      else return cli_usage_error("features", _("invalid --bad-offer '%s'; use flag or reject"), v);
+    } else if (VALUE("--pca-components")) {
+      if (got < 0) return EXIT_USAGE;
+      char *end;
+      errno = 0;
+      long k = strtol(v, &end, 10);
+      if (errno != 0 || *end != '\0' || k < 1)
+        return cli_usage_error("features", _("invalid --pca-components '%s'; give a whole number from 1"), v);
+      a->opt.pca_components = (size_t)k;
+    } else if (VALUE("--pca-variance")) {
+      if (got < 0) return EXIT_USAGE;
+      char *end;
+      errno = 0;
+      double share = strtod(v, &end);
+      if (errno != 0 || *end != '\0' || !(share > 0 && share <= 1))
+        return cli_usage_error("features", _("invalid --pca-variance '%s'; give a share in (0, 1]"), v);
+      a->opt.pca_variance = share;
+    } else if (VALUE("--events")) {
+      a->events_path = v;
+    } else if (VALUE("--window")) {
+      if (got < 0 || a->opt.n_window_specs == MAX_ITEMS) return cli_usage_error("features", "%s", _("invalid --window"));
+      a->windows[a->opt.n_window_specs++] = v;
+      a->opt.window_specs = a->windows;
+    } else if (VALUE("--event-time")) {
+      a->opt.window.event_time_column = v;
+    } else if (VALUE("--event-type")) {
+      a->opt.window.event_type_column = v;
+    } else if (VALUE("--row-time")) {
+      a->opt.window.row_time_column = v;
+    } else if (VALUE("--save-pipeline")) {
+      a->save_path = v;
+    } else if (VALUE("--pipeline")) {
+      a->pipeline_path = v;
+    } else if (VALUE("--rejects")) {
+      a->rejects_path = v;
+    } else if (VALUE("--encoding")) {
+      if (got < 0) return EXIT_USAGE;
+      if (!promo_encoding_parse(v, &a->csv.encoding))
+        return cli_usage_error("features", _("unknown encoding '%s'; use auto, utf-8 or gb18030"), v);
+    } else if (arg[0] == '-' && arg[1] != '\0') {
+      return cli_usage_error("features", _("unknown option '%s'"), arg);
+    } else if (a->input == NULL) {
+      a->input = arg;
+    } else {
+      return cli_usage_error("features", _("unexpected argument '%s'; give one input file"), arg);
+    }
+    if (got < 0) return EXIT_USAGE;
+#undef VALUE
+  }
+  a->opt.ignore = a->ignore;
+  if (a->input == NULL) return cli_usage_error("features", "%s", _("no input file given"));
+  if (a->output == NULL && !a->describe && a->save_path == NULL)
+    return cli_usage_error("features", "%s", _("nothing to write; add -o MATRIX.csv, --describe or --save-pipeline FILE"));
+  if (a->opt.n_window_specs > 0 && a->events_path == NULL && a->pipeline_path == NULL)
+    return cli_usage_error("features", "%s", _("--window needs --events FILE, the behavior log"));
+  return EXIT_OK;
+}
+
+/* Format a float with the fewest significant digits (6 to 9) that read back to it. */
+static size_t format_float(float x, char *buf) {
+  int n = 0;
+  for (int digits = 6; digits <= 9; digits++) {
+    n = snprintf(buf, 32, "%.*g", digits, (double)x);
+    if (strtof(buf, NULL) == x) break;
+  }
+  return n > 0 ? (size_t)n : 0;
+}
+
+static promo_status write_matrix(const char *path, const promo_table *t, const promo_pipeline *p,
+                                 const promo_matrix *m, const size_t *id_columns, size_t n_ids,
+                                 ptrdiff_t target, promo_error *err) {
+  promo_atomic_file *file;
+  FILE *fp;
+  promo_status st = promo_atomic_open(path, &file, &fp, err);
+  if (st != PROMO_OK) return st;
+  promo_csv_writer *w;
+  if ((st = promo_csv_writer_create(fp, ',', false, &w)) != PROMO_OK) {
+    promo_atomic_abort(file);
+    return promo_error_set(err, st, "%s", _("out of memory"));
+  }
+  for (size_t k = 0; k < n_ids; k++) {
+    const char *name = t->columns[id_columns[k]].name;
+    promo_csv_write_field(w, name, strlen(name));
+  }
+  for (size_t j = 0; j < m->n_columns; j++) {
+    const char *name = promo_pipeline_output_name(p, j);
+    promo_csv_write_field(w, name, strlen(name));
+  }
+  if (target >= 0) promo_csv_write_field(w, t->columns[target].name, strlen(t->columns[target].name));
+  promo_csv_write_end_row(w);
+
+  char buf[32];
+  for (size_t r = 0; r < m->n_rows && st == PROMO_OK; r++) {
+    if (m->rejected != NULL && m->rejected[r]) continue;
+    for (size_t k = 0; k < n_ids; k++) promo_csv_write_cell(w, t, r, id_columns[k]);
+    const float *row = m->X + r * m->n_columns;
+    for (size_t j = 0; j < m->n_columns; j++) promo_csv_write_field(w, buf, format_float(row[j], buf));
+    if (target >= 0) promo_csv_write_cell(w, t, r, (size_t)target);
+    promo_csv_write_end_row(w);
+    if ((r & 0xFFF) == 0) st = promo_csv_writer_flush(w, err);
+  }
+  if (st == PROMO_OK) st = promo_csv_writer_flush(w, err);
+  promo_csv_writer_free(w);
+  if (st != PROMO_OK) {
+    promo_atomic_abort(file);
+    return st;
+  }
+  return promo_atomic_commit(file, err);
+}
+
+static promo_status write_rejects(const char *path, const promo_table *t, const promo_matrix *m,
+                                  promo_error *err) {
+  promo_atomic_file *file;
+  FILE *fp;
+  promo_status st = promo_atomic_open(path, &file, &fp, err);
+  if (st != PROMO_OK) return st;
+  fputs("line,reason\n", fp);
+  for (size_t r = 0; r < m->n_rows; r++)
+    if (m->rejected != NULL && m->rejected[r]) fprintf(fp, "%lld,unparsed_offer\n", (long long)t->lines[r]);
+  return promo_atomic_commit(file, err);
+}
+
+/* Print each output with its source and its mean, std, min and max over the rows. */
+static void describe(const promo_pipeline *p, const promo_matrix *m) {
+  printf(_("%zu rows, %zu feature columns\n"), m->n_rows, m->n_columns);
+  for (size_t i = 0; i < promo_pipeline_n_decisions(p); i++) printf("  %s\n", promo_pipeline_decision(p, i));
+  printf("\n%-40s %-28s %10s %10s %10s %10s\n", _("column"), _("from"), _("mean"), _("std"), _("min"), _("max"));
+  for (size_t j = 0; j < m->n_columns; j++) {
+    double sum = 0, sum_sq = 0, lo = INFINITY, hi = -INFINITY;
+    for (size_t r = 0; r < m->n_rows; r++) {
+      double x = m->X[r * m->n_columns + j];
+      sum += x;
+      sum_sq += x * x;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    double n = m->n_rows > 0 ? (double)m->n_rows : 1.0;
+    double mean = sum / n, var = sum_sq / n - mean * mean;
+    printf("%-40s %-28s %10.4g %10.4g %10.4g %10.4g\n", promo_pipeline_output_name(p, j),
+           promo_pipeline_output_source(p, j), mean, var > 0 ? sqrt(var) : 0.0, lo, hi);
+  }
+}
+
+static promo_status load_pipeline(const char *path, promo_pipeline **out, promo_error *err) {
+  json_error_t jerr;
+  json_t *root = json_load_file(path, 0, &jerr);
+  if (root == NULL) {
+    promo_error_at(err, path, jerr.line, jerr.column);
+    return promo_error_set(err, PROMO_ERR_DATA, _("not a valid pipeline file: %s"), jerr.text);
+  }
+  promo_status st = promo_pipeline_from_json(root, out, err);
+  json_decref(root);
+  if (st != PROMO_OK && err->path[0] == '\0') promo_error_at(err, path, 0, 0);
+  return st;
+}
+
+static promo_status save_pipeline(const char *path, const promo_pipeline *p, promo_error *err) {
+  json_t *root;
+  if (promo_pipeline_to_json(p, &root) != PROMO_OK) return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+  promo_atomic_file *file;
+  FILE *fp;
+  promo_status st = promo_atomic_open(path, &file, &fp, err);
+  if (st == PROMO_OK) {
+    if (json_dumpf(root, fp, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0) {
+      promo_atomic_abort(file);
+      st = promo_error_errno(err, errno, path, _("writing the pipeline"));
+    } else {
+      st = promo_atomic_commit(file, err);
+    }
+  }
+  json_decref(root);
+  return st;
+}
+
+static promo_status run(cli *app, features_args *a, promo_error *err) {
+  promo_pipeline *p = NULL;
+  promo_table *t = NULL, *events = NULL;
+  promo_matrix m = {0};
+  size_t id_columns[MAX_ITEMS];
+  promo_status st = PROMO_OK;
+
+  promo_load_options load;
+  promo_load_options_init(&load);
+  load.csv = a->csv;
+  if (a->pipeline_path != NULL) {
+    if ((st = load_pipeline(a->pipeline_path, &p, err)) != PROMO_OK) goto done;
+    load.type_columns = promo_pipeline_input_names(p);
+    load.types = promo_pipeline_input_types(p);
+    load.n_types = promo_pipeline_n_inputs(p);
+  }
+  if ((st = promo_table_load(a->input, &load, &app->ctx, &t, err)) != PROMO_OK) goto done;
+  if (a->events_path != NULL) {
+    promo_load_options eload;
+    promo_load_options_init(&eload);
+    eload.csv = a->csv;
+    if ((st = promo_table_load(a->events_path, &eload, &app->ctx, &events, err)) != PROMO_OK) goto done;
+  }
+  for (size_t k = 0; k < a->n_ids; k++) {
+    ptrdiff_t c = promo_table_find(t, a->id_names[k]);
+    if (c < 0) {
+      promo_error_at(err, a->input, 0, 0);
+      st = promo_error_set(err, PROMO_ERR_USAGE, _("--id names column '%s', which is not in the header"), a->id_names[k]);
+      goto done;
+    }
+    id_columns[k] = (size_t)c;
+  }
+
+  if (p == NULL) {
+    st = promo_pipeline_fit_transform(t, events, &a->opt, &app->ctx, &p, &m, err);
+  } else {
+    st = promo_pipeline_transform(p, t, events, &app->ctx, &m, err);
+  }
+  if (st != PROMO_OK) {
+    if (err->path[0] == '\0') promo_error_at(err, a->input, err->line, err->column);
+    goto done;
+  }
+
+  const char *target_name = a->opt.target;
+  ptrdiff_t target = target_name != NULL ? promo_table_find(t, target_name) : -1;
+  if (a->output != NULL &&
+      (st = write_matrix(a->output, t, p, &m, id_columns, a->n_ids, target, err)) != PROMO_OK)
+    goto done;
+  if (a->rejects_path != NULL && (st = write_rejects(a->rejects_path, t, &m, err)) != PROMO_OK) goto done;
+  if (a->save_path != NULL && (st = save_pipeline(a->save_path, p, err)) != PROMO_OK) goto done;
+  if (a->describe) describe(p, &m);
+  if (app->level >= PROMO_LOG_INFO) {
+    fprintf(stderr, _("%zu rows in, %llu rows written, %llu rejected; %zu feature columns\n"), m.n_rows,
+            (unsigned long long)(m.n_rows - m.n_rejected), (unsigned long long)m.n_rejected, m.n_columns);
+  }
+
+done:
+  promo_matrix_clear(&m);
+  promo_pipeline_free(p);
+  promo_table_free(t);
+  promo_table_free(events);
+  return st;
+}
+
+int cli_features(cli *app, int argc, char **argv) {
+  features_args *a = calloc(1, sizeof *a);
+  if (a == NULL) {
+    cli_error("%s", _("out of memory"));
+    return EXIT_FAILED;
+  }
+  promo_pipeline_options_init(&a->opt);
+  promo_csv_options_init(&a->csv);
+  int rc = parse_args(a, argc, argv);
+  if (rc < 0) {
+    rc = EXIT_OK; /* --help */
+  } else if (rc == EXIT_OK) {
+    promo_error err;
+    promo_error_clear(&err);
+    promo_status st = run(app, a, &err);
+    if (st != PROMO_OK) {
+      cli_print_error(&err);
+      rc = cli_exit_code(st);
+    }
+  }
+  for (size_t k = 0; k < a->n_copies; k++) free(a->copies[k]);
+  free(a);
+  return rc;
+}
