@@ -109,6 +109,28 @@ static promo_table *read_table(const char *csv, const promo_type *types) {
   return table;
 }
 
+/* Read a table from a CSV file under tests/data with the given column types. */
+static promo_table *read_table_file(const char *name, const promo_type *types) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", PROMO_TEST_DATA, name);
+  promo_csv_options opt;
+  promo_csv_options_init(&opt);
+  promo_error err;
+  promo_error_clear(&err);
+  promo_csv *reader = NULL;
+  if (promo_csv_open(path, &opt, &reader, &err) != PROMO_OK) fail_msg("%s: %s", path, err.message);
+  size_t n = promo_csv_n_columns(reader);
+  const char *names[MAX_TEST_COLUMNS];
+  assert_true(n <= MAX_TEST_COLUMNS);
+  for (size_t c = 0; c < n; c++) names[c] = promo_csv_column_name(reader, c);
+  promo_table *table = NULL;
+  assert_int_equal(promo_table_create(n, names, types, false, &table), PROMO_OK);
+  promo_status status = promo_table_read(table, reader, 0, &err);
+  assert_true(status == PROMO_OK || status == PROMO_END);
+  promo_csv_close(reader);
+  return table;
+}
+
 /* Parse spec texts and build a window over columns user/time/type (events) and
  * user/time (rows) unless opt is given. */
 static promo_window *make_window(size_t n, const char *const *texts,
@@ -1147,6 +1169,65 @@ static void future_events_do_not_leak(void **state) {
   promo_window_free(window);
 }
 
+/* The log in tests/data/window against the features pandas computed for it
+ * (tests/fixtures/make_window.py): a reference that merges and filters instead of
+ * sorting and sweeping. */
+static void log_matches_pandas_reference(void **state) {
+  (void)state;
+  const promo_type ev_types[] = {PROMO_TYPE_CATEGORICAL, PROMO_TYPE_INT, PROMO_TYPE_DATETIME,
+                                 PROMO_TYPE_CATEGORICAL, PROMO_TYPE_DECIMAL};
+  const promo_type row_types[] = {PROMO_TYPE_CATEGORICAL, PROMO_TYPE_INT, PROMO_TYPE_DATETIME};
+  const promo_type expected_types[] = {PROMO_TYPE_DECIMAL, PROMO_TYPE_DECIMAL, PROMO_TYPE_DECIMAL,
+                                       PROMO_TYPE_DECIMAL, PROMO_TYPE_DECIMAL, PROMO_TYPE_DECIMAL,
+                                       PROMO_TYPE_DECIMAL, PROMO_TYPE_DECIMAL};
+  promo_table *events = read_table_file("window/events.csv", ev_types);
+  promo_table *rows = read_table_file("window/rows.csv", row_types);
+  promo_table *expected = read_table_file("window/expected.csv", expected_types);
+  assert_int_equal(events->n_rows, 800);
+  assert_int_equal(rows->n_rows, 120);
+  assert_int_equal(expected->n_rows, 120);
+  assert_int_equal(expected->n_columns, 8);
+
+  const char *texts[] = {"count:view:1d@user_id",         "count:*:7d@user_id",
+                         "sum:amount:buy:3d@user_id",     "mean:amount:buy:all@user_id",
+                         "rate:used/received:7d@user_id", "recency:buy@user_id",
+                         "count:cart:2d@user_id+item_id", "recency:view:12h@user_id+item_id"};
+  const char *event_keys[] = {"user_id"};
+  const char *row_keys[] = {"uid"};
+  promo_window_options opt;
+  promo_window_options_init(&opt);
+  opt.event_time_column = "event_time";
+  opt.event_type_column = "action";
+  opt.row_time_column = "ts";
+  opt.n_key_renames = 1;
+  opt.event_keys = event_keys;
+  opt.row_keys = row_keys;
+  promo_window *window = make_window(8, texts, &opt);
+  float *out = compute(window, events, rows, 2);
+
+  for (size_t s = 0; s < 8; s++) {
+    /* The generated names are the reference's column names. */
+    char name[PROMO_WINDOW_NAME_SIZE];
+    promo_window_spec_name(promo_window_spec_at(window, s), name, sizeof name);
+    assert_string_equal(name, expected->columns[s].name);
+    for (size_t r = 0; r < 120; r++) {
+      const promo_column *col = &expected->columns[s];
+      double want = col->is_missing[r] ? NAN : col->reals[r];
+      float got = out[r * 8 + s];
+      if (isnan(want) || want == floor(want)) {
+        assert_feature(got, want, r, s);
+      } else if (fabs(got - want) > 1e-6 * fmax(1.0, fabs(want))) {
+        fail_msg("row %zu %s: got %.9g, expected %.9g", r, name, got, want);
+      }
+    }
+  }
+  free(out);
+  promo_window_free(window);
+  promo_table_free(events);
+  promo_table_free(rows);
+  promo_table_free(expected);
+}
+
 static void empty_tables(void **state) {
   (void)state;
   column_def defs[] = {{"user", PROMO_TYPE_INT, NULL, NULL, NULL},
@@ -1195,6 +1276,7 @@ int main(void) {
       cmocka_unit_test(cancel_flag_stops),
       cmocka_unit_test(random_logs_match_naive_scan),
       cmocka_unit_test(future_events_do_not_leak),
+      cmocka_unit_test(log_matches_pandas_reference),
       cmocka_unit_test(empty_tables),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -129,8 +129,10 @@ const char *promo_i18n_language(void);
  * the destination on commit, so readers never see a partial file. */
 typedef struct promo_atomic_file promo_atomic_file;
 
-/* Create the temporary file beside `path`. On success *out owns it and *fp is its stream;
- * write through *fp only. */
+/* Create the temporary file beside `path` (beside the target when path is a symlink). On
+ * success *out owns it and *fp is its stream; write through *fp only. A path that is a
+ * folder, device, pipe or socket is PROMO_ERR_USAGE. A replaced file keeps its
+ * permissions. */
 promo_status promo_atomic_open(const char *path, promo_atomic_file **out, FILE **fp,
                                promo_error *err);
 
@@ -141,7 +143,8 @@ promo_status promo_atomic_commit(promo_atomic_file *file, promo_error *err);
 /* Close and remove the temporary file without touching the destination. Accepts NULL. */
 void promo_atomic_abort(promo_atomic_file *file);
 
-/* True when both paths name the same existing file (same device and inode). */
+/* True when both paths name the same file: the same device and inode when both exist,
+ * otherwise the same absolute path once folders and links are resolved. */
 bool promo_same_file(const char *a, const char *b);
 
 /* ---- small utilities ---- */

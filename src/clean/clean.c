@@ -33,6 +33,8 @@ typedef struct pass_two {
   row_scratch scratch;
   promo_clean_summary *summary;
   uint64_t first_index;       /* record index of the table's row 0 */
+  const char *out_path;       /* for error messages */
+  const char *rejects_path;
 } pass_two;
 
 static double cell_number(const promo_column *col, size_t r) {
@@ -209,14 +211,17 @@ static void write_rejection(pass_two *p, size_t r, const rejection *why) {
   promo_csv_write_end_row(p->rejects);
 }
 
-static void track_output_value(column_plan *plan, const promo_column *col, size_t r) {
-  if (!is_number_type(col->type) && col->type != PROMO_TYPE_DATE && col->type != PROMO_TYPE_DATETIME)
-    return;
-  double x = cell_number(col, r);
+static void track_number(column_plan *plan, double x) {
   if (plan->n_out_values == 0 || x < plan->out_min) plan->out_min = x;
   if (plan->n_out_values == 0 || x > plan->out_max) plan->out_max = x;
   plan->out_sum += x;
   plan->n_out_values++;
+}
+
+static void track_output_value(column_plan *plan, const promo_column *col, size_t r) {
+  if (!is_number_type(col->type) && col->type != PROMO_TYPE_DATE && col->type != PROMO_TYPE_DATETIME)
+    return;
+  track_number(plan, cell_number(col, r));
 }
 
 static void write_row(pass_two *p, size_t r) {
@@ -235,6 +240,7 @@ static void write_row(pass_two *p, size_t r) {
       promo_csv_write_field(p->out, buf, n);
       plan->n_fixed++;
       p->summary->cells_fixed++;
+      track_number(plan, s->fixed[c]);
     } else if (is_missing && plan->has_fill) {
       promo_csv_write_field(p->out, plan->fill_text, strlen(plan->fill_text));
       plan->n_filled++;
@@ -321,7 +327,11 @@ static promo_status run_pass_two(pass_two *p, promo_error *err) {
     }
     p->first_index += p->table->n_rows;
     promo_status flushed = promo_csv_writer_flush(p->out, err);
-    if (flushed == PROMO_OK && p->rejects != NULL) flushed = promo_csv_writer_flush(p->rejects, err);
+    if (flushed != PROMO_OK) promo_error_at(err, p->out_path, 0, 0);
+    if (flushed == PROMO_OK && p->rejects != NULL) {
+      flushed = promo_csv_writer_flush(p->rejects, err);
+      if (flushed != PROMO_OK) promo_error_at(err, p->rejects_path, 0, 0);
+    }
     if (flushed != PROMO_OK) return flushed;
     promo_progress(run->ctx, N_("writing"), promo_csv_bytes_read(run->reader), size);
     if (st == PROMO_END) break;
@@ -357,7 +367,8 @@ static promo_status check_paths(const promo_clean_paths *paths, promo_error *err
                              _("an output file is the input file; choose another output name"));
     }
     for (size_t j = i + 1; j < 3; j++) {
-      if (outputs[j] != NULL && strcmp(outputs[i], outputs[j]) == 0) {
+      if (outputs[j] != NULL &&
+          (strcmp(outputs[i], outputs[j]) == 0 || promo_same_file(outputs[i], outputs[j]))) {
         promo_error_at(err, outputs[i], 0, 0);
         return promo_error_set(err, PROMO_ERR_USAGE, "%s",
                                _("two outputs have the same file name; give each its own"));
@@ -395,12 +406,49 @@ static void log_plan(const clean_run *run) {
   }
 }
 
-/* Open the outputs, run pass 2 and commit; on failure nothing is left behind. */
-static promo_status write_outputs(clean_run *run, const promo_clean_paths *paths,
+/* The output files of a run, open from its start so that an unwritable path fails before
+ * the input is read, and committed together at its end. */
+typedef struct run_outputs {
+  promo_atomic_file *out, *rejects, *report;
+  FILE *out_fp, *rejects_fp, *report_fp;
+} run_outputs;
+
+static promo_status open_outputs(const promo_clean_paths *paths, run_outputs *o, promo_error *err) {
+  promo_status st = promo_atomic_open(paths->output, &o->out, &o->out_fp, err);
+  if (st == PROMO_OK && paths->rejects != NULL)
+    st = promo_atomic_open(paths->rejects, &o->rejects, &o->rejects_fp, err);
+  if (st == PROMO_OK && paths->report != NULL)
+    st = promo_atomic_open(paths->report, &o->report, &o->report_fp, err);
+  return st;
+}
+
+static void abort_outputs(run_outputs *o) {
+  promo_atomic_abort(o->out);
+  promo_atomic_abort(o->rejects);
+  promo_atomic_abort(o->report);
+  memset(o, 0, sizeof *o);
+}
+
+/* Commit every output; after a failure the remaining ones are removed. */
+static promo_status commit_outputs(run_outputs *o, promo_error *err) {
+  promo_atomic_file *files[] = {o->out, o->rejects, o->report};
+  promo_status st = PROMO_OK;
+  for (size_t i = 0; i < 3; i++) {
+    if (files[i] == NULL) continue;
+    if (st == PROMO_OK)
+      st = promo_atomic_commit(files[i], err);
+    else
+      promo_atomic_abort(files[i]);
+  }
+  memset(o, 0, sizeof *o);
+  return st;
+}
+
+/* Run pass 2 into the open outputs and check that every row is accounted for. */
+static promo_status write_outputs(clean_run *run, const promo_clean_paths *paths, run_outputs *o,
                                   promo_clean_summary *summary, promo_error *err) {
-  pass_two p = {.run = run, .summary = summary};
-  promo_atomic_file *out_file = NULL, *rejects_file = NULL;
-  FILE *out_fp = NULL, *rejects_fp = NULL;
+  pass_two p = {.run = run, .summary = summary, .out_path = paths->output,
+                .rejects_path = paths->rejects};
   const char **names = NULL;
   promo_type *types = NULL;
   promo_status st = promo_csv_rewind(run->reader, err);
@@ -424,14 +472,9 @@ static promo_status write_outputs(clean_run *run, const promo_clean_paths *paths
     promo_error_set(err, st, "%s", _("out of memory"));
     goto done;
   }
-
-  if ((st = promo_atomic_open(paths->output, &out_file, &out_fp, err)) != PROMO_OK) goto done;
-  if (paths->rejects != NULL &&
-      (st = promo_atomic_open(paths->rejects, &rejects_file, &rejects_fp, err)) != PROMO_OK)
-    goto done;
-  if ((st = promo_csv_writer_create(out_fp, ',', run->opt->with_bom, &p.out)) != PROMO_OK ||
-      (rejects_fp != NULL &&
-       (st = promo_csv_writer_create(rejects_fp, ',', run->opt->with_bom, &p.rejects)) != PROMO_OK)) {
+  if ((st = promo_csv_writer_create(o->out_fp, ',', run->opt->with_bom, &p.out)) != PROMO_OK ||
+      (o->rejects_fp != NULL &&
+       (st = promo_csv_writer_create(o->rejects_fp, ',', run->opt->with_bom, &p.rejects)) != PROMO_OK)) {
     promo_error_set(err, st, "%s", _("out of memory"));
     goto done;
   }
@@ -448,21 +491,11 @@ static promo_status write_outputs(clean_run *run, const promo_clean_paths *paths
                          (unsigned long long)summary->rows_in, (unsigned long long)summary->rows_out,
                          (unsigned long long)summary->rows_rejected,
                          (unsigned long long)summary->duplicates_removed);
-    goto done;
   }
-  promo_csv_writer_free(p.out);
-  promo_csv_writer_free(p.rejects);
-  p.out = p.rejects = NULL;
-  st = promo_atomic_commit(out_file, err);
-  out_file = NULL;
-  if (st == PROMO_OK && rejects_file != NULL) st = promo_atomic_commit(rejects_file, err);
-  rejects_file = NULL;
 
 done:
   promo_csv_writer_free(p.out);
   promo_csv_writer_free(p.rejects);
-  promo_atomic_abort(out_file);
-  promo_atomic_abort(rejects_file);
   promo_table_free(p.table);
   free(p.scratch.state);
   free(p.scratch.is_outlier);
@@ -487,8 +520,10 @@ promo_status promo_clean_file(const promo_clean_paths *paths, const promo_clean_
   run.input_path = paths->input;
   run.time_column = -1;
   run.n_threads = ctx != NULL && ctx->n_threads > 0 ? ctx->n_threads : 1;
+  run_outputs outputs = {0};
 
   if ((st = open_run(&run, paths, err)) != PROMO_OK) goto done;
+  if ((st = open_outputs(paths, &outputs, err)) != PROMO_OK) goto done;
   summary->n_columns_in = run.n_columns;
   if ((st = clean_profile(&run, err)) != PROMO_OK) goto done;
   if ((st = clean_plan_columns(&run, err)) != PROMO_OK) goto done;
@@ -496,12 +531,16 @@ promo_status promo_clean_file(const promo_clean_paths *paths, const promo_clean_
   double scanned = promo_now_ms();
   promo_log(ctx, PROMO_LOG_DEBUG, "scan pass: %.0f ms", scanned - start);
 
-  if ((st = write_outputs(&run, paths, summary, err)) != PROMO_OK) goto done;
+  if ((st = write_outputs(&run, paths, &outputs, summary, err)) != PROMO_OK) goto done;
   promo_log(ctx, PROMO_LOG_DEBUG, "write pass: %.0f ms", promo_now_ms() - scanned);
   summary->elapsed_ms = promo_now_ms() - start;
-  if (paths->report != NULL) st = clean_write_report(&run, summary, paths->report, err);
+  if (outputs.report_fp != NULL &&
+      (st = clean_write_report(&run, summary, outputs.report_fp, paths->report, err)) != PROMO_OK)
+    goto done;
+  st = commit_outputs(&outputs, err);
 
 done:
+  abort_outputs(&outputs);
   run_free(&run);
   return st;
 }

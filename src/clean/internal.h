@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "promo/clean.h"
 #include "promo/data.h"
@@ -23,9 +24,11 @@
 typedef struct column_profile {
   promo_type_guess guess;
   promo_dict *values;       /* distinct texts, at most CLEAN_MAX_TRACKED_VALUES */
-  uint64_t *value_counts;   /* [CLEAN_MAX_TRACKED_VALUES] occurrences per dict code */
+  uint64_t *value_counts;   /* [value_counts_capacity] occurrences per dict code */
+  size_t value_counts_capacity;
   bool values_overflowed;   /* more distinct texts than tracked */
-  uint8_t *hll;             /* [CLEAN_HLL_REGISTERS] HyperLogLog registers */
+  uint8_t *hll;             /* [CLEAN_HLL_REGISTERS] once values_overflowed, else NULL */
+  char example_text[48];    /* the first value that is not a number, or "" */
 
   /* Values that parse as numbers and pass the column's own rules. */
   double *numbers;          /* [n_numbers], up to CLEAN_MAX_KEPT_VALUES, or NULL */
@@ -145,9 +148,9 @@ promo_status clean_plan_columns(clean_run *run, promo_error *err);
 void clean_hash_key(const clean_run *run, const promo_table *table, size_t r, uint64_t *low,
                     uint64_t *high);
 
-/* Write the JSON quality report. */
+/* Write the JSON quality report to fp; path names it in errors. */
 promo_status clean_write_report(const clean_run *run, const promo_clean_summary *summary,
-                                const char *path, promo_error *err);
+                                FILE *fp, const char *path, promo_error *err);
 
 void column_profile_clear(column_profile *profile);
 

@@ -332,6 +332,11 @@ static void plan_outliers(clean_run *run, size_t c) {
     double scale = 1.4826 * plan->mad;
     plan->outlier_low = scale > 0 ? plan->median - k * scale : -INFINITY;
     plan->outlier_high = scale > 0 ? plan->median + k * scale : INFINITY;
+    if (!(scale > 0))
+      promo_log(run->ctx, PROMO_LOG_WARN,
+                _("column '%s': more than half of its values are equal (MAD is 0), so the "
+                  "z-score flags nothing; use --outlier-method iqr for this column"),
+                plan->name);
   }
   if (isnan(plan->outlier_low) || isnan(plan->outlier_high)) {
     plan->outlier_low = -INFINITY;

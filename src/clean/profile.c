@@ -137,10 +137,32 @@ static promo_status column_profile_init(column_profile *p, bool collect_numbers,
   memset(p, 0, sizeof *p);
   p->rng_state = seed;
   if (promo_dict_create(&p->values) != PROMO_OK) return PROMO_ERR_NOMEM;
-  p->value_counts = calloc(CLEAN_MAX_TRACKED_VALUES, sizeof *p->value_counts);
-  p->hll = calloc(CLEAN_HLL_REGISTERS, 1);
-  if (p->value_counts == NULL || p->hll == NULL) return PROMO_ERR_NOMEM;
   p->collect_numbers = collect_numbers;
+  return PROMO_OK;
+}
+
+/* Counts grow with the distinct values, so wide files of few rows stay small. */
+static promo_status grow_counts(column_profile *p) {
+  size_t capacity = p->value_counts_capacity == 0 ? 64 : p->value_counts_capacity * 2;
+  uint64_t *counts = realloc(p->value_counts, capacity * sizeof *counts);
+  if (counts == NULL) return PROMO_ERR_NOMEM;
+  memset(counts + p->value_counts_capacity, 0, (capacity - p->value_counts_capacity) * sizeof *counts);
+  p->value_counts = counts;
+  p->value_counts_capacity = capacity;
+  return PROMO_OK;
+}
+
+/* Switch distinct counting to HyperLogLog once the exact set is full, seeding the
+ * registers with the values tracked so far (order and repeats do not change them). */
+static promo_status start_estimating(column_profile *p) {
+  p->hll = calloc(CLEAN_HLL_REGISTERS, 1);
+  if (p->hll == NULL) return PROMO_ERR_NOMEM;
+  for (size_t code = 0; code < promo_dict_size(p->values); code++) {
+    size_t len;
+    const char *text = promo_dict_string(p->values, (int32_t)code, &len);
+    hll_add(p->hll, XXH3_64bits(text, len));
+  }
+  p->values_overflowed = true;
   return PROMO_OK;
 }
 
@@ -189,24 +211,33 @@ static promo_status profile_field(clean_run *run, size_t c, const char *s, size_
   }
   promo_type_guess_add(&p->guess, s, len);
 
-  uint64_t h = XXH3_64bits(s, len);
-  hll_add(p->hll, h);
   if (!p->values_overflowed) {
     int32_t code = promo_dict_find(p->values, s, len);
     if (code < 0 && promo_dict_size(p->values) < CLEAN_MAX_TRACKED_VALUES) {
       if (promo_dict_intern(p->values, s, len, &code) != PROMO_OK) return PROMO_ERR_NOMEM;
+      if ((size_t)code >= p->value_counts_capacity && grow_counts(p) != PROMO_OK) return PROMO_ERR_NOMEM;
     }
     if (code >= 0)
       p->value_counts[code]++;
-    else
-      p->values_overflowed = true;
+    else if (start_estimating(p) != PROMO_OK)
+      return PROMO_ERR_NOMEM;
   }
+  if (p->values_overflowed) hll_add(p->hll, XXH3_64bits(s, len));
 
-  if (p->collect_numbers) {
+  if (p->collect_numbers || p->example_text[0] == '\0') {
     double x;
     if (promo_parse_decimal(s, len, &x, NULL)) {
-      if (!breaks_own_rule(&run->plans[c], x)) return keep_number(p, x, &p->rng_state);
-    } else if (++p->n_not_numbers > p->guess.n_values / 100 + 1000) {
+      if (p->collect_numbers && !breaks_own_rule(&run->plans[c], x))
+        return keep_number(p, x, &p->rng_state);
+      return PROMO_OK;
+    }
+    if (p->example_text[0] == '\0') {
+      /* One value that is not a number, to show in a warning if the type falls to text. */
+      size_t n = len < sizeof p->example_text - 1 ? len : sizeof p->example_text - 1;
+      memcpy(p->example_text, s, n);
+      p->example_text[n] = '\0';
+    }
+    if (p->collect_numbers && ++p->n_not_numbers > p->guess.n_values / 100 + 1000) {
       /* Too many non-numbers for a numeric type: stop spending memory on this column. */
       p->collect_numbers = false;
       free(p->numbers);
@@ -395,6 +426,35 @@ static promo_status choose_types(clean_run *run) {
   return PROMO_OK;
 }
 
+/* Warn about columns that are mostly numbers or dates, or named like prices, quantities
+ * or rates, but became text because too many values failed to parse: their checks and
+ * normalization are then off, which a user would not otherwise notice. */
+static void warn_type_fallbacks(const clean_run *run) {
+  for (size_t c = 0; c < run->n_columns; c++) {
+    const column_plan *plan = &run->plans[c];
+    const promo_type_guess *g = &run->profiles[c].guess;
+    if (plan->type_given || !promo_type_is_string(plan->type) || g->n_values == 0) continue;
+    bool has_role = plan->is_price || plan->is_quantity || plan->is_rate;
+    if (g->n_decimal * 2 >= g->n_values || (has_role && g->n_decimal > 0)) {
+      promo_log(run->ctx, PROMO_LOG_WARN,
+                _("column '%s': %llu of %llu values are not numbers (for example '%s'), so it "
+                  "is read as text and its number checks are off; use --types %s=decimal to "
+                  "treat those values as invalid"),
+                plan->name, (unsigned long long)(g->n_values - g->n_decimal),
+                (unsigned long long)g->n_values, run->profiles[c].example_text, plan->name);
+    } else if (g->n_date * 2 >= g->n_values || g->n_datetime * 2 >= g->n_values) {
+      bool dates = g->n_date >= g->n_datetime;
+      uint64_t n_ok = dates ? g->n_date : g->n_datetime;
+      promo_log(run->ctx, PROMO_LOG_WARN,
+                _("column '%s': %llu of %llu values are not valid dates, so it is read as text "
+                  "and its date checks are off; use --types %s=%s to treat those values as "
+                  "invalid"),
+                plan->name, (unsigned long long)(g->n_values - n_ok), (unsigned long long)g->n_values,
+                plan->name, dates ? "date" : "datetime");
+    }
+  }
+}
+
 /* Profile every column of one batch; skip[r] marks duplicates. Thread t of n takes
  * columns t, t + n, t + 2n, ... and walks the rows in order, so the kept text is read
  * sequentially. */
@@ -475,6 +535,7 @@ promo_status clean_profile(clean_run *run, promo_error *err) {
     promo_log(run->ctx, PROMO_LOG_DEBUG,
               "fill statistics include rows later replaced by a newer row of the same key");
   st = choose_types(run);
+  if (st == PROMO_OK) warn_type_fallbacks(run);
 
 done:
   promo_table_free(batch);

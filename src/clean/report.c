@@ -112,7 +112,7 @@ static json_t *column_report(const column_plan *plan) {
 }
 
 promo_status clean_write_report(const clean_run *run, const promo_clean_summary *summary,
-                                const char *path, promo_error *err) {
+                                FILE *fp, const char *path, promo_error *err) {
   json_t *root = json_object();
   if (root == NULL) return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
   json_object_set_new(root, "promo_version", json_string(promo_version()));
@@ -149,18 +149,10 @@ promo_status clean_write_report(const clean_run *run, const promo_clean_summary 
   json_object_set_new(root, "columns", columns);
   json_object_set_new(root, "elapsed_ms", json_real(summary->elapsed_ms));
 
-  promo_atomic_file *file;
-  FILE *fp;
-  promo_status st = promo_atomic_open(path, &file, &fp, err);
-  if (st == PROMO_OK) {
-    if (json_dumpf(root, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) != 0 ||
-        fputc('\n', fp) == EOF) {
-      promo_atomic_abort(file);
-      st = promo_error_errno(err, errno, path, _("writing the report"));
-    } else {
-      st = promo_atomic_commit(file, err);
-    }
-  }
+  promo_status st = PROMO_OK;
+  if (json_dumpf(root, fp, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) != 0 ||
+      fputc('\n', fp) == EOF)
+    st = promo_error_errno(err, errno, path, _("writing the report"));
   json_decref(root);
   return st;
 }

@@ -136,10 +136,15 @@ static void print_summary(const promo_clean_paths *paths, const promo_clean_summ
   fprintf(stderr, _("  rows in             %12llu\n"), (unsigned long long)s->rows_in);
   fprintf(stderr, _("  rows out            %12llu\n"), (unsigned long long)s->rows_out);
   fprintf(stderr, _("  rows rejected       %12llu\n"), (unsigned long long)s->rows_rejected);
+  static const char *const labels[PROMO_REJECT_N_REASONS] = {
+      N_("duplicate"),         N_("duplicate key"),     N_("invalid value"),
+      N_("missing value"),     N_("price not above 0"), N_("negative quantity"),
+      N_("rate outside (0, 1]"), N_("date out of range"), N_("outlier")};
   for (int r = PROMO_REJECT_INVALID_VALUE; r < PROMO_REJECT_N_REASONS; r++) {
-    if (s->by_reason[r] > 0)
-      fprintf(stderr, "      %-17s %10llu\n", promo_reject_reason_name((promo_reject_reason)r),
-              (unsigned long long)s->by_reason[r]);
+    if (s->by_reason[r] == 0) continue;
+    const char *label = _(labels[r]);
+    fprintf(stderr, "      %s%*s %10llu\n", label, 17 - cli_display_width(label), "",
+            (unsigned long long)s->by_reason[r]);
   }
   fprintf(stderr, _("  duplicates removed  %12llu\n"), (unsigned long long)s->duplicates_removed);
   bool balanced = s->rows_in == s->rows_out + s->rows_rejected + s->duplicates_removed;

@@ -106,6 +106,8 @@ static void progress_sink(void *user, const char *stage, uint64_t done, uint64_t
   bool finished = total > 0 && done >= total;
   double every = app->stderr_is_tty ? 200.0 : 5000.0;
   if (!finished && now - app->last_progress_ms < every) return;
+  /* Off a terminal, a stage shorter than one period prints nothing. */
+  if (!app->stderr_is_tty && now - app->stage_start_ms < every) return;
   app->last_progress_ms = now;
 
   double pct = total > 0 ? 100.0 * (double)done / (double)total : 0.0;
@@ -220,7 +222,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(command, "help") == 0) {
     int rc = EXIT_OK;
-    if (n_rest < 2) {
+    if (n_rest < 2 || strcmp(rest[1], "help") == 0) {
       cli_print_help(stdout, NULL);
     } else if (!cli_print_help(stdout, rest[1])) {
       rc = cli_usage_error(NULL, _("unknown command '%s'"), rest[1]);
@@ -236,6 +238,9 @@ int main(int argc, char **argv) {
   app.ctx.cancel = &cancel_requested;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  /* Past a file size limit, writes then fail with EFBIG and are reported like a full
+   * disk, instead of the signal killing the process with temporary files left behind. */
+  signal(SIGXFSZ, SIG_IGN);
 
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
     if (strcmp(commands[k].name, command) == 0) {

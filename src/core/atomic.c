@@ -1,6 +1,10 @@
 /* Atomic output files: write to a temporary file in the destination folder, fsync, and
  * rename over the destination, so a failed or interrupted run leaves no partial output. */
+/* realpath is an X/Open function. */
+#define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,22 +19,40 @@ struct promo_atomic_file {
   char *tmp_path;  /* temporary file beside it */
 };
 
+/* The file a symlinked output path ends at, so the rename replaces the target and not the
+ * link; NULL when path is not a symlink. The caller frees it. */
+static char *resolve_link(const char *path) {
+  struct stat lst;
+  if (lstat(path, &lst) != 0 || !S_ISLNK(lst.st_mode)) return NULL;
+  return realpath(path, NULL);
+}
+
 promo_status promo_atomic_open(const char *path, promo_atomic_file **out, FILE **fp,
                                promo_error *err) {
   *out = NULL;
   *fp = NULL;
   struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+  bool exists = stat(path, &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) {
     promo_error_at(err, path, 0, 0);
-    return promo_error_set(err, PROMO_ERR_USAGE, _("output path is a folder; give a file name"));
+    return promo_error_set(err, PROMO_ERR_USAGE, "%s", _("output path is a folder; give a file name"));
   }
+  /* A device, pipe or socket cannot be replaced by renaming a finished file over it. */
+  if (exists && !S_ISREG(st.st_mode)) {
+    promo_error_at(err, path, 0, 0);
+    return promo_error_set(err, PROMO_ERR_USAGE, "%s",
+                           _("output path is a device, pipe or socket, not a file; give a file name"));
+  }
+  char *target = resolve_link(path);
+  if (target != NULL) path = target;
 
   promo_atomic_file *f = calloc(1, sizeof *f);
   size_t n = strlen(path);
   if (f == NULL || (f->path = malloc(n + 1)) == NULL || (f->tmp_path = malloc(n + 16)) == NULL) {
     if (f != NULL) free(f->path);
     free(f);
-    return promo_error_set(err, PROMO_ERR_NOMEM, _("out of memory"));
+    free(target);
+    return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
   }
   memcpy(f->path, path, n + 1);
   snprintf(f->tmp_path, n + 16, "%s.tmp.XXXXXX", path);
@@ -41,12 +63,19 @@ promo_status promo_atomic_open(const char *path, promo_atomic_file **out, FILE *
     free(f->tmp_path);
     free(f->path);
     free(f);
+    free(target);
     return st_err;
   }
-  /* mkstemp creates 0600; give the output the usual permissions under the umask. */
-  mode_t mask = umask(0);
-  umask(mask);
-  (void)fchmod(fd, 0666 & ~mask);
+  free(target);
+  /* mkstemp creates 0600. A file being replaced keeps its permissions; a new one gets the
+   * usual permissions under the umask. */
+  if (exists) {
+    (void)fchmod(fd, st.st_mode & 07777);
+  } else {
+    mode_t mask = umask(0);
+    umask(mask);
+    (void)fchmod(fd, 0666 & ~mask);
+  }
 
   f->fp = fdopen(fd, "wb");
   if (f->fp == NULL) {
@@ -94,8 +123,37 @@ void promo_atomic_abort(promo_atomic_file *f) {
   atomic_free(f);
 }
 
+/* Absolute path of `path` with its folder resolved, whether or not the file exists yet. */
+static char *canonical_path(const char *path) {
+  char *full = realpath(path, NULL);
+  if (full != NULL) return full;
+  const char *slash = strrchr(path, '/');
+  const char *base = slash != NULL ? slash + 1 : path;
+  size_t dir_len = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+  char *dir = malloc(dir_len + 1);
+  if (dir == NULL) return NULL;
+  if (slash == NULL)
+    memcpy(dir, ".", 2);
+  else {
+    memcpy(dir, slash == path ? "/" : path, dir_len);
+    dir[dir_len] = '\0';
+  }
+  char *dir_full = realpath(dir, NULL);
+  free(dir);
+  if (dir_full == NULL) return NULL;
+  size_t n = strlen(dir_full) + strlen(base) + 2;
+  full = malloc(n);
+  if (full != NULL) snprintf(full, n, "%s/%s", dir_full, base);
+  free(dir_full);
+  return full;
+}
+
 bool promo_same_file(const char *a, const char *b) {
   struct stat sa, sb;
-  if (stat(a, &sa) != 0 || stat(b, &sb) != 0) return false;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  if (stat(a, &sa) == 0 && stat(b, &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char *ca = canonical_path(a), *cb = canonical_path(b);
+  bool same = ca != NULL && cb != NULL && strcmp(ca, cb) == 0;
+  free(ca);
+  free(cb);
+  return same;
 }

@@ -168,7 +168,7 @@ typedef struct promo_window_stats {
  * the key's history), so they are the same for any thread count (ctx->n_threads, 0 for
  * OpenMP's default) and any other rows in the table. Time is linear in events and rows:
  * each set of key columns costs a few radix and counting-sort passes and one sweep per
- * window. Working memory is 4 bytes per event plus about 60 bytes per event whose key
+ * window. Working memory is 4 bytes per event plus about 50 bytes per event whose key
  * some row has (measured with one summed value column).
  *
  * events_path and rows_path name the tables in errors (err->path); either may be NULL.
