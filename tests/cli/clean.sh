@@ -117,5 +117,33 @@ check "full disk leaves no temp file" test -z "$(ls "$work" | grep '\.tmp\.')"
 run 0 clean "$data/transactions_500.csv" -o "$work/bom.csv" --bom
 check "bom written" test "$(head -c 3 "$work/bom.csv" | od -An -tx1 | tr -d ' ')" = "efbbbf"
 
+# --- output paths: symlinks write through, devices are rejected, one file spelled twice
+echo "old" >"$work/target.csv"
+ln -s target.csv "$work/link.csv"
+run 0 clean "$data/transactions_500.csv" -o "$work/link.csv"
+check "symlink kept" test -L "$work/link.csv"
+check "symlink target written" grep -q "household_id" "$work/target.csv"
+run 2 clean "$data/transactions_500.csv" -o /dev/null
+check "device output rejected" err_has "device"
+mkdir -p "$work/sub"
+run 2 clean "$data/transactions_500.csv" -o "$work/sub/x.csv" --rejects "$work/sub/../sub/x.csv"
+check "same output twice rejected" err_has "same file name"
+echo "keep" >"$work/private.csv"
+chmod 600 "$work/private.csv"
+run 0 clean "$data/transactions_500.csv" -o "$work/private.csv"
+check "permissions kept" test "$(stat -c %a "$work/private.csv")" = 600
+echo "OLD" >"$work/old_out.csv"
+run 1 clean "$data/transactions_500.csv" -o "$work/old_out.csv" --report "$work/missing_dir/q.json"
+check "failed run keeps old output" grep -qx "OLD" "$work/old_out.csv"
+
+# --- a mostly numeric column that falls back to text is named in a warning
+{
+  echo "sku,unit_price"
+  for i in $(seq 1 60); do echo "$i,$i.5"; done
+  echo "61,面议"
+} >"$work/fallback.csv"
+run 0 clean "$work/fallback.csv" -o "$work/fallback_out.csv"
+check "fallback warning names column" err_has "unit_price=decimal"
+
 echo "clean.sh: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
