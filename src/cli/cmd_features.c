@@ -22,6 +22,8 @@ typedef struct features_args {
   const char *ignore[MAX_ITEMS];
   promo_pipeline_rule rules[MAX_ITEMS];
   const char *windows[MAX_ITEMS];
+  const char *event_keys[PROMO_WINDOW_MAX_KEYS * 4];
+  const char *row_keys[PROMO_WINDOW_MAX_KEYS * 4];
   char *copies[64];
   size_t n_copies;
 } features_args;
@@ -122,6 +124,21 @@ static int parse_args(features_args *a, int argc, char **argv) {
       a->opt.window.event_type_column = v;
     } else if (VALUE("--row-time")) {
       a->opt.window.row_time_column = v;
+    } else if (VALUE("--row-key")) {
+      /* EVENT_COL=ROW_COL: the rows name an event key column differently. */
+      const char *items[2];
+      char *eq = got < 0 ? NULL : strchr(v, '=');
+      size_t k = a->opt.window.n_key_renames;
+      if (eq == NULL || eq == v || eq[1] == '\0' || k == sizeof a->event_keys / sizeof a->event_keys[0] ||
+          split_list(a, v, items, 1) != 1)
+        return cli_usage_error("features", _("invalid --row-key '%s'; write EVENT_COL=ROW_COL"), v ? v : "");
+      char *copy = (char *)items[0];
+      copy[eq - v] = '\0';
+      a->event_keys[k] = copy;
+      a->row_keys[k] = copy + (eq - v) + 1;
+      a->opt.window.n_key_renames = k + 1;
+      a->opt.window.event_keys = a->event_keys;
+      a->opt.window.row_keys = a->row_keys;
     } else if (VALUE("--save-pipeline")) {
       a->save_path = v;
     } else if (VALUE("--pipeline")) {
@@ -282,6 +299,8 @@ static promo_status run(cli *app, features_args *a, promo_error *err) {
     load.type_columns = promo_pipeline_input_names(p);
     load.types = promo_pipeline_input_types(p);
     load.n_types = promo_pipeline_n_inputs(p);
+    /* A missing input column is reported by the transform as invalid data, naming it. */
+    load.ignore_unknown_types = true;
   }
   if ((st = promo_table_load(a->input, &load, &app->ctx, &t, err)) != PROMO_OK) goto done;
   if (a->events_path != NULL) {

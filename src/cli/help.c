@@ -115,6 +115,7 @@ static void help_features(FILE *out) {
           "  --window SPEC                   e.g. count:view:7d@user_id, rate:buy/view:30d@item_id,\n"
           "                                  recency:buy@user_id; repeat for more\n"
           "  --event-time COL  --event-type COL  --row-time COL\n"
+          "  --row-key EVENT_COL=ROW_COL     a key column the rows name differently\n"
           "\n"
           "Output:\n"
           "  -o, --output FILE               the matrix as CSV\n"
