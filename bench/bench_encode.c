@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feature/encode.h"
+#include "promo/feature.h"
 #include "promo/data.h"
 
 static uint64_t next_random(uint64_t *state) {

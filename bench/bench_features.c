@@ -1,23 +1,26 @@
 /* Times the feature stage on a CSV file: standardize + one-hot + PCA, fitted and then
- * applied, the promo side of bench/bench_features.sh (bench/features_sklearn.py is the
- * scikit-learn side). Build with -DPROMO_BUILD_BENCH=ON and run
+ * applied. This is the promo side of bench/bench_features.sh, and
+ * bench/features_sklearn.py is the scikit-learn side. Build with -DPROMO_BUILD_BENCH=ON
+ * and run
  *
- *     build/bench/bench_features [--threads 1,2] [--repeat 3] [--components 10] CSV
+ *     build/bench/bench_features [--threads 1,2] [--repeat 3] [--warmup 0]
+ *                                [--components 10] CSV
  *
  * stdout gets one JSON object per line. The first ("record": "columns") has the load time
- * and the chosen columns, for the scikit-learn script to use the same ones. Then one
- * ("record": "run") per thread count and repeat, with seconds per step. Each step
- * allocates its output matrix inside the timed region, as scikit-learn does, so page
- * faults on fresh memory are part of the time on both sides. */
+ * and the chosen columns, so that the scikit-learn script uses the same ones. Then comes
+ * one ("record": "run") per thread count and run, with seconds per step; warm-up runs
+ * have "repeat": 0. Each step allocates its output matrix inside the timed region, as
+ * scikit-learn does, so page faults on fresh memory count on both sides. */
 #include <cblas.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
-#include "feature/encode.h"
-#include "feature/pca.h"
+#include "promo/feature.h"
 #include "promo/data.h"
 
 enum { MAX_THREAD_COUNTS = 8 };
@@ -27,6 +30,7 @@ typedef struct bench_args {
   int thread_counts[MAX_THREAD_COUNTS];
   size_t n_thread_counts;
   long repeat;
+  long n_warmup;
   long n_components;
 } bench_args;
 
@@ -38,16 +42,20 @@ typedef struct column_choice {
   size_t n_categorical;
 } column_choice;
 
-/* Seconds of each step of one fit + apply. */
+/* Seconds of each step of one fit + apply, and the CPU seconds that other processes
+ * used meanwhile (the machine is shared, so a busy neighbour explains an outlier). */
 typedef struct run_times {
   double fit_encode_s, fit_pca_s, apply_encode_s, apply_pca_s;
+  double other_cpu_s;
 } run_times;
 
 static void usage(void) {
   fprintf(stderr,
-          "usage: bench_features [--threads N[,N...]] [--repeat N] [--components K] CSV\n"
+          "usage: bench_features [--threads N[,N...]] [--repeat N] [--warmup N] "
+          "[--components K] CSV\n"
           "  --threads     thread counts to run, comma-separated (default 1,2)\n"
-          "  --repeat      runs per thread count (default 3)\n"
+          "  --repeat      timed runs per thread count (default 3)\n"
+          "  --warmup      runs before those, reported with repeat 0 (default 0)\n"
           "  --components  PCA components (default 10)\n");
 }
 
@@ -80,6 +88,7 @@ static bool parse_args(int argc, char **argv, bench_args *args) {
   args->thread_counts[1] = 2;
   args->n_thread_counts = 2;
   args->repeat = 3;
+  args->n_warmup = 0;
   args->n_components = 10;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -88,6 +97,8 @@ static bool parse_args(int argc, char **argv, bench_args *args) {
       if (!parse_thread_list(argv[++i], args)) return false;
     } else if (strcmp(a, "--repeat") == 0 && has_value) {
       if (!parse_long(argv[++i], 1, 1000, &args->repeat)) return false;
+    } else if (strcmp(a, "--warmup") == 0 && has_value) {
+      if (!parse_long(argv[++i], 0, 1000, &args->n_warmup)) return false;
     } else if (strcmp(a, "--components") == 0 && has_value) {
       if (!parse_long(argv[++i], 1, 100000, &args->n_components)) return false;
     } else if (a[0] == '-' || args->path != NULL) {
@@ -99,10 +110,10 @@ static bool parse_args(int argc, char **argv, bench_args *args) {
   return args->path != NULL;
 }
 
-static void print_error(const char *what, const promo_error *err) {
+static void print_error(const char *step, const promo_error *err) {
   char text[1024];
   promo_error_format(err, text, sizeof text);
-  fprintf(stderr, "bench_features: %s: %s\n", what, text);
+  fprintf(stderr, "bench_features: %s: %s\n", step, text);
 }
 
 /* Numeric columns are INT and DECIMAL columns that promo_encoder_suggest would
@@ -185,6 +196,28 @@ static void print_columns(const bench_args *args, const promo_table *table,
 }
 
 static double seconds_since(double start_ms) { return (promo_now_ms() - start_ms) / 1000.0; }
+
+/* CPU seconds the whole machine has spent busy since boot, from the first line of
+ * /proc/stat (user, nice, system, irq, softirq and steal ticks), or -1 when unreadable. */
+static double machine_busy_s(void) {
+  FILE *fp = fopen("/proc/stat", "r");
+  if (fp == NULL) return -1.0;
+  unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
+  int n = fscanf(fp, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice, &system, &idle,
+                 &iowait, &irq, &softirq, &steal);
+  fclose(fp);
+  long ticks = sysconf(_SC_CLK_TCK);
+  if (n != 8 || ticks <= 0) return -1.0;
+  return (double)(user + nice + system + irq + softirq + steal) / (double)ticks;
+}
+
+/* CPU seconds (user + system) this process has used so far. */
+static double process_cpu_s(void) {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0.0;
+  return (double)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         (double)(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
 
 static void free_encoders(promo_encoder **encoders, size_t n) {
   for (size_t k = 0; k < n; k++) promo_encoder_free(encoders[k]);
@@ -276,11 +309,13 @@ static void print_run(int threads, long repeat, size_t n_rows, size_t d, const r
   for (size_t k = 0; ratios != NULL && k < promo_pca_n_components(pca); k++)
     json_array_append_new(ratios, json_real(r[k]));
   print_json_line(json_pack(
-      "{s:s, s:s, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "record", "run",
+      "{s:s, s:s, s:i, s:i, s:I, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "record",
+      "run",
       "tool", "promo", "threads", threads, "repeat", (int)repeat, "n_rows", (json_int_t)n_rows,
       "d", (json_int_t)d, "fit_encode_s", t->fit_encode_s, "fit_pca_s", t->fit_pca_s, "fit_s",
       fit_s, "apply_encode_s", t->apply_encode_s, "apply_pca_s", t->apply_pca_s, "apply_s",
-      apply_s, "total_s", fit_s + apply_s, "explained_variance_ratio", ratios));
+      apply_s, "total_s", fit_s + apply_s, "other_cpu_s", t->other_cpu_s,
+      "explained_variance_ratio", ratios));
 }
 
 int main(int argc, char **argv) {
@@ -313,9 +348,14 @@ int main(int argc, char **argv) {
     goto done;
   }
   print_columns(&args, table, &choice, load_s);
+  if (choice.n_numeric + choice.n_categorical == 0) {
+    fprintf(stderr, "bench_features: %s has no numeric or categorical column to encode\n",
+            args.path);
+    goto done;
+  }
   requests = make_requests(&choice, &n_requests);
-  if (requests == NULL || n_requests == 0) {
-    fprintf(stderr, "bench_features: no column to encode, or out of memory\n");
+  if (requests == NULL) {
+    fprintf(stderr, "bench_features: out of memory\n");
     goto done;
   }
 
@@ -325,16 +365,18 @@ int main(int argc, char **argv) {
     /* The PCA's BLAS calls run on OpenBLAS's own threads, which promo_context does not
      * reach, so the benchmark sets them to the same count. */
     openblas_set_num_threads(threads);
-    for (long rep = 1; rep <= args.repeat; rep++) {
+    for (long rep = 1 - args.n_warmup; rep <= args.repeat; rep++) {
       run_times t = {0};
       size_t d = 0;
       promo_pca *pca = NULL;
+      double busy_before = machine_busy_s(), own_before = process_cpu_s();
       if (run_once(table, requests, n_requests, (size_t)args.n_components, &ctx, &t, &d, &pca,
                    &err) != PROMO_OK) {
         print_error("feature run failed", &err);
         goto done;
       }
-      print_run(threads, rep, table->n_rows, d, &t, pca);
+      t.other_cpu_s = (machine_busy_s() - busy_before) - (process_cpu_s() - own_before);
+      print_run(threads, rep > 0 ? rep : 0, table->n_rows, d, &t, pca);
       promo_pca_free(pca);
     }
   }

@@ -36,7 +36,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
-#include "feature/window.h"
+#include "promo/feature.h"
 
 #define MAX_SPECS 32
 

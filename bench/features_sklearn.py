@@ -1,7 +1,7 @@
 """Time scikit-learn on the feature work bench/bench_features.c times in promo.
 
 Standardize + one-hot + PCA, fitted and then applied, on the columns promo chose. Run with
-Debian's interpreter, which sees python3-sklearn 1.2, NumPy 1.24 and pandas 1.5:
+Debian's interpreter, which can import python3-sklearn 1.2, NumPy 1.24 and pandas 1.5:
 
     /usr/bin/python3 bench/features_sklearn.py --columns COLUMNS.json [--repeat 3]
         [--solvers randomized,full] CSV
@@ -24,6 +24,7 @@ the explained variance ratios no longer match promo's.
 import argparse
 import inspect
 import json
+import os
 import resource
 import sys
 import time
@@ -46,6 +47,19 @@ except ImportError:  # python3-threadpoolctl not installed: report no BLAS detai
 NA_VALUES = ["NA", "N/A", "#N/A", "NULL", "null", "\\N", "-", "NaN", "nan"]
 
 
+def machine_busy_s():
+    """CPU seconds the whole machine has spent busy since boot, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(v) for v in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu_s():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def blas_info():
     if threadpoolctl is None:
         return []
@@ -60,9 +74,9 @@ def blas_info():
 def read_table(path, numeric):
     """Read the CSV and make every numeric column float64.
 
-    promo's decimal parser accepts currency signs (¥12.50), pandas does not, so columns
-    that pandas left as text have the signs stripped and become numbers; anything else
-    that does not parse becomes NaN, as promo marks it invalid and missing.
+    promo's decimal parser accepts currency signs (¥12.50) but pandas does not, so the
+    signs are stripped from columns that pandas left as text. Text that still does not
+    parse becomes NaN, because promo marks it invalid and missing.
     """
     start = time.perf_counter()
     df = pd.read_csv(path, na_values=NA_VALUES, keep_default_na=True, low_memory=False)
@@ -128,7 +142,9 @@ def main():
     parser.add_argument("csv")
     parser.add_argument("--columns", required=True,
                         help="JSON file with the columns record of bench_features")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per solver (3)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs per solver (3)")
+    parser.add_argument("--warmup", type=int, default=0,
+                        help="runs before those, reported with repeat 0 (0)")
     parser.add_argument("--solvers", default="randomized",
                         help="comma-separated PCA svd_solver values (randomized)")
     parser.add_argument("--components", type=int, default=10, help="PCA components (10)")
@@ -149,9 +165,11 @@ def main():
                       "pandas": pd.__version__, "blas": blas}), flush=True)
 
     for solver in args.solvers.split(","):
-        for repeat in range(1, args.repeat + 1):
+        for repeat in range(1 - args.warmup, args.repeat + 1):
+            busy_before, own_before = machine_busy_s(), process_cpu_s()
             times, x_shape, z_shape, ratios, levels = run_once(
                 df, numeric, categorical, solver, args.components, args.impute_first)
+            other_cpu_s = (machine_busy_s() - busy_before) - (process_cpu_s() - own_before)
             mismatched = {name: [levels[name], chosen["dictionary_sizes"][name]]
                           for name in categorical
                           if levels[name] != chosen["dictionary_sizes"][name]}
@@ -163,8 +181,9 @@ def main():
             record = {"record": "run", "tool": "sklearn", "solver": solver,
                       "impute_first": args.impute_first,
                       "threads": blas[0]["num_threads"] if blas else None,
-                      "repeat": repeat, "n_rows": x_shape[0], "d": x_shape[1],
+                      "repeat": max(repeat, 0), "n_rows": x_shape[0], "d": x_shape[1],
                       **times, "fit_s": fit_s, "apply_s": apply_s, "total_s": fit_s + apply_s,
+                      "other_cpu_s": other_cpu_s,
                       "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3,
                       "explained_variance_ratio": ratios}
             assert z_shape == (x_shape[0], args.components)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feature/encode.h"
+#include "promo/feature.h"
 #include "promo/data.h"
 
 /* ------------------------------------------------------------------ helpers */

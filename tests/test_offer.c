@@ -279,6 +279,21 @@ static const combined_case combined_cases[] = {
      2,
      {PROMO_OFFER_THRESHOLD_OFF, PROMO_OFFER_THRESHOLD_OFF},
      {"满200减30", "满300减50"}},
+    {"满200打8折,满300打7折",
+     2,
+     {PROMO_OFFER_PERCENT_OFF, PROMO_OFFER_PERCENT_OFF},
+     {"满200打8折", "满300打7折"}},
+    {"2件8折,3件7折", 2, {PROMO_OFFER_MULTI_BUY, PROMO_OFFER_MULTI_BUY}, {"2件8折", "3件7折"}},
+    {"满2件减10,满200减10",
+     2,
+     {PROMO_OFFER_THRESHOLD_OFF, PROMO_OFFER_THRESHOLD_OFF},
+     {"满2件减10", "满200减10"}},
+    {"立减10元+5元券", 2, {PROMO_OFFER_AMOUNT_OFF, PROMO_OFFER_AMOUNT_OFF}, {"立减10元", "5元券"}},
+    {"满300减50+200:30",
+     2,
+     {PROMO_OFFER_THRESHOLD_OFF, PROMO_OFFER_THRESHOLD_OFF},
+     {"满300减50", "200:30"}},
+    {"送小样+赠品", 2, {PROMO_OFFER_GIFT, PROMO_OFFER_GIFT}, {"送小样", "赠品"}},
     {"$5 off and free shipping",
      2,
      {PROMO_OFFER_AMOUNT_OFF, PROMO_OFFER_FREE_SHIPPING},
@@ -398,12 +413,60 @@ static const rejected_case rejected_cases[] = {
      "invalid offer '8折 foo': 'foo' is not an offer form promo reads; write it like "
      "8折, 满200减30, 买一送一, $5 off or 包邮"},
     {"大促",
-     "invalid offer '大促': '大促' is not an offer form promo reads; write it like 8折, "
+     "invalid offer '大促': no offer form promo reads matches it; write it like 8折, "
      "满200减30, 买一送一, $5 off or 包邮"},
+    {"abc abc",
+     "invalid offer 'abc abc': no offer form promo reads matches it; write it like 8折, "
+     "满200减30, 买一送一, $5 off or 包邮"},
+    {" 全场大促 ",
+     "invalid offer ' 全场大促 ': no offer form promo reads matches it; write it like 8折, "
+     "满200减30, 买一送一, $5 off or 包邮"},
+    {"8折 foo bar, 包邮",
+     "invalid offer '8折 foo bar, 包邮': 'foo bar' is not an offer form promo reads; write "
+     "it like 8折, 满200减30, 买一送一, $5 off or 包邮"},
+    {"8折\n大促",
+     "invalid offer '8折\\n大促': '大促' is not an offer form promo reads; write it like "
+     "8折, 满200减30, 买一送一, $5 off or 包邮"},
+    {"8折\t\x01",
+     "invalid offer '8折\\t\\x01': '\\x01' is not an offer form promo reads; write it like "
+     "8折, 满200减30, 买一送一, $5 off or 包邮"},
     {"全场", "invalid offer '全场': no offer found; write 无 or none for no promotion"},
     {"无+包邮",
-     "invalid offer '无+包邮': '无+包邮' is not an offer form promo reads; write it like "
+     "invalid offer '无+包邮': '无' is not an offer form promo reads; write it like "
      "8折, 满200减30, 买一送一, $5 off or 包邮"},
+    {"1e308折",
+     "invalid offer '1e308折': '1e308' is not a number promo reads; write plain digits, "
+     "such as 8.5 or 200"},
+    {"满2E3减10",
+     "invalid offer '满2E3减10': '2E3' is not a number promo reads; write plain digits, "
+     "such as 8.5 or 200"},
+    {"券后价99",
+     "invalid offer '券后价99': a fixed price (99元, 2件99元) gives no discount without the "
+     "list price; write the discount instead, such as 立减20元 or 8折"},
+    {"买一送一 第二件半价",
+     "invalid offer '买一送一 第二件半价': '买一送一' and '第二件半价' are both multi-buy "
+     "offers, which promo does not stack; keep one"},
+    {"8折8折",
+     "invalid offer '8折8折': '8折' and '8折' are both percent-off offers, which promo does "
+     "not stack; keep one"},
+    {"8折+满200打9折",
+     "invalid offer '8折+满200打9折': '8折' and '满200打9折' are both percent-off offers, "
+     "which promo does not stack; keep one"},
+    {"立减5元,减3元",
+     "invalid offer '立减5元,减3元': '立减5元' and '减3元' are both amount-off offers, which "
+     "promo does not stack; keep one"},
+    {"每满100减10,每满200减30",
+     "invalid offer '每满100减10,每满200减30': '每满100减10' and '每满200减30' are both "
+     "repeated threshold-off offers, which promo does not stack; keep one"},
+    {"买一送一,2件8折",
+     "invalid offer '买一送一,2件8折': '买一送一' and '2件8折' are both multi-buy offers, "
+     "which promo does not stack; keep one"},
+    {"满200减30,满200减50",
+     "invalid offer '满200减30,满200减50': '满200减30' and '满200减50' are threshold-off "
+     "tiers with the same threshold; keep one, or give each its own threshold"},
+    {"2件8折 两件7折",
+     "invalid offer '2件8折 两件7折': '2件8折' and '两件7折' are multi-buy tiers with the "
+     "same threshold; keep one, or give each its own threshold"},
     {"$100 off $1,000",
      "invalid offer '$100 off $1,000': thousands separators are not read in "
      "1,000; write the number without them, or put a space after a comma that "
@@ -448,7 +511,7 @@ static void invalid_bytes_are_rejected(void **state) {
   promo_error err;
   promo_error_clear(&err);
   assert_int_equal(promo_offer_parse("8\xff折", -1, &offer, &err), PROMO_ERR_DATA);
-  assert_non_null(strstr(err.message, "invalid UTF-8 at byte 2"));
+  assert_string_equal(err.message, "invalid offer '8\\xFF折': invalid UTF-8 at byte 2");
 
   const char with_nul[] = {'8', '\0', 'x'};
   assert_int_equal(promo_offer_parse(with_nul, 3, &offer, &err), PROMO_ERR_DATA);
@@ -457,6 +520,25 @@ static void invalid_bytes_are_rejected(void **state) {
   /* A lead byte whose continuation is cut off by len. */
   assert_int_equal(promo_offer_parse("8折", 3, &offer, &err), PROMO_ERR_DATA);
   assert_non_null(strstr(err.message, "invalid UTF-8 at byte 2"));
+}
+
+/* The message quotes at most 64 bytes of the text, with escapes, and marks the cut. */
+static void message_clips_long_text(void **state) {
+  (void)state;
+  char text[81];
+  memset(text, 'x', sizeof text - 1);
+  memcpy(text, "foo\n", 4);
+  text[sizeof text - 1] = '\0';
+  promo_offer offer;
+  promo_error err;
+  promo_error_clear(&err);
+  assert_int_equal(promo_offer_parse(text, -1, &offer, &err), PROMO_ERR_DATA);
+  char expected[512];
+  snprintf(expected, sizeof expected,
+           "invalid offer 'foo\\n%.60s...': no offer form promo reads matches it; write it "
+           "like 8折, 满200减30, 买一送一, $5 off or 包邮",
+           text + 4);
+  assert_string_equal(err.message, expected);
 }
 
 static void long_text_is_rejected(void **state) {
@@ -526,6 +608,17 @@ static const rate_case rate_cases[] = {
     {"满200减30,满300减50", 400, 1, 0.875},
     {"8折+满200减30", 250, 1, 0.68},
     {"8折+满200减30", 250, 2, (400.0 - 30.0) / 500.0},
+    {"满200打8折,满300打7折", 250, 1, 0.8},
+    {"满200打8折,满300打7折", 400, 1, 0.7},
+    {"满300打7折,满200打8折", 400, 1, 0.7},
+    {"满200打8折,满300打7折", 150, 1, 1.0},
+    {"2件8折,3件7折", 100, 1, 1.0},
+    {"2件8折,3件7折", 100, 2, 0.8},
+    {"2件8折,3件7折", 100, 3, 0.7},
+    {"3件7折,2件8折", 100, 5, 0.7},
+    {"立减10元+5元券", 100, 1, 0.85},
+    {"满300减50+200:30", 400, 1, (400.0 - 50.0 - 30.0) / 400.0},
+    {"满300减50+200:30", 250, 1, (250.0 - 30.0) / 250.0},
     {"赠品:15", 100, 1, 1.0},
     {"包邮", 100, 1, 1.0},
     {"限时秒杀", 100, 1, 1.0},
@@ -628,6 +721,7 @@ int main(void) {
       cmocka_unit_test(rejected_forms_name_the_reason),
       cmocka_unit_test(error_keeps_caller_location),
       cmocka_unit_test(invalid_bytes_are_rejected),
+      cmocka_unit_test(message_clips_long_text),
       cmocka_unit_test(long_text_is_rejected),
       cmocka_unit_test(length_limits_the_text),
       cmocka_unit_test(effective_rate_cases),

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feature/pca.h"
+#include "promo/feature.h"
 
 #define REFERENCE_PATH PROMO_TEST_DATA "/pca/reference.json"
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "feature/pipeline.h"
+#include "promo/feature.h"
 
 static promo_table *load_text(const char *text) {
   char path[] = "/tmp/promo_pipeline_XXXXXX";

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feature/timefeat.h"
+#include "promo/feature.h"
 #include "promo/data.h"
 
 #define DATA_DIR PROMO_TEST_DATA "/timefeat/"

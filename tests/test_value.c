@@ -132,6 +132,14 @@ static void parse_decimal_cases(void **state) {
       {"7%", true, 0.07, false},
       {"12.5 %", true, 0.125, false},
       {"50％", true, 0.5, false},
+      {"12.50元", true, 12.5, false},
+      {"12.5 元", true, 12.5, false},
+      {"12块", true, 12, false},
+      {"￥12.5元", true, 12.5, false},
+      {"-3元", true, -3, false},
+      {"1,299.00元", true, 1299, false},
+      {" 8元　", true, 8, false}, /* ends in an ideographic space */
+      {"12元", true, 12, false},
       {"-0", true, -0.0, true},
       {"123456789012345678901234567890", true, 1.2345678901234568e29, true},
       {"0.1000000000000000055511151231257827", true, 0.1, true},
@@ -160,6 +168,14 @@ static void parse_decimal_cases(void **state) {
       {"--5", false, 0, false},
       {"5-", false, 0, false},
       {"USD 5", false, 0, false},
+      {"元", false, 0, false},
+      {" 元", false, 0, false},
+      {"12元元", false, 0, false},
+      {"12 元 3", false, 0, false},
+      {"元12", false, 0, false},
+      {"12%元", false, 0, false},
+      {"12元%", false, 0, false},
+      {"abc元", false, 0, false},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const decimal_case *c = &cases[i];
@@ -721,6 +737,16 @@ static void infer_int_with_decimal_is_decimal(void **state) {
   assert_int_equal(guess_column("price", ptrs, 200, 200, 200), PROMO_TYPE_DECIMAL);
 }
 
+/* Integers written with 元 or 块 are not integers, so such a column becomes DECIMAL. */
+static void infer_yuan_is_decimal(void **state) {
+  (void)state;
+  const char *prices[] = {"12元", "8 元", "15块", "20"};
+  assert_int_equal(guess_column("price", prices, 4, 60, 4), PROMO_TYPE_DECIMAL);
+  int64_t integer = -1;
+  assert_false(promo_parse_int("12元", strlen("12元"), &integer, NULL));
+  assert_int_equal(integer, -1);
+}
+
 static void infer_date8_needs_name(void **state) {
   (void)state;
   const char *dates[] = {"20241111", "20241112", "20240101", "20231231"};
@@ -841,6 +867,7 @@ int main(void) {
       cmocka_unit_test(type_names),
       cmocka_unit_test(infer_int_tolerance),
       cmocka_unit_test(infer_int_with_decimal_is_decimal),
+      cmocka_unit_test(infer_yuan_is_decimal),
       cmocka_unit_test(infer_date8_needs_name),
       cmocka_unit_test(infer_unix_needs_name),
       cmocka_unit_test(infer_bool_and_int),

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "feature/window.h"
+#include "promo/feature.h"
 
 /* ------------------------------------------------------------------ table helpers */
 

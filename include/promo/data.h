@@ -132,7 +132,8 @@ bool promo_value_is_missing(const char *s, size_t len);
  * then groups of exactly 3). Values outside int64 fail. Plain: -?digits, no leading zero. */
 bool promo_parse_int(const char *s, size_t len, int64_t *out, bool *is_plain);
 /* Decimals: also currency prefixes (¥ ￥ $ € £ RMB, before or after the sign), a trailing
- * % or ％ (12.5% -> 0.125), thousands separators (1,234.5), exponents. Correctly rounded.
+ * 元 or 块 (12.50元, 12 块), a trailing % or ％ (12.5% -> 0.125), thousands separators
+ * (1,234.5), exponents. Correctly rounded.
  * Rejects inf, nan, hex and overflow; underflow gives 0. Plain: -?digits(.digits)? with no
  * leading zero ("0.5" and "12.50" are plain, "007", "+1", ".5", "1e3" are not). */
 bool promo_parse_decimal(const char *s, size_t len, double *out, bool *is_plain);

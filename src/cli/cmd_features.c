@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "feature/pipeline.h"
+#include "promo/feature.h"
 #include "promo/data.h"
 
 #define MAX_ITEMS 1024

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "cli/cli.h"
 #include "promo/data.h"
@@ -23,13 +24,15 @@ typedef struct offer_options {
   const char *file;
   const char *column;
   promo_encoding encoding;
+  bool replace_invalid;
   int n_texts;
   char **texts; /* [n_texts], pointers into argv; the array is owned */
 } offer_options;
 
 void cli_print_help_offer(FILE *out) {
   fputs(_("Usage: promo offer [--json] [--price P [--quantity N]] TEXT...\n"
-          "       promo offer --file FILE --column COL [--encoding E] [--json]\n"
+          "       promo offer --file FILE --column COL [--encoding E] [--replace-invalid]\n"
+          "                   [--json]\n"
           "\n"
           "Parse promotion text as teams write it and print what promo understood, so you\n"
           "can check offer texts before they reach a model or a plan.\n"
@@ -41,6 +44,8 @@ void cli_print_help_offer(FILE *out) {
           "  --file FILE       parse every value of one column of a CSV file\n"
           "  --column COL      the column to read: a header name or a 1-based number\n"
           "  --encoding E      text encoding of FILE: auto, utf-8 or gb18030 (default auto)\n"
+          "  --replace-invalid replace bytes of FILE that are invalid in its encoding with\n"
+          "                    U+FFFD instead of stopping at them\n"
           "  -h, --help        show this help\n"
           "\n"
           "Forms read (Chinese numerals and full-width characters work too):\n"
@@ -59,8 +64,24 @@ void cli_print_help_offer(FILE *out) {
           "Texts that start with '-' (such as -20%) are read as texts, not options.\n"
           "\n"
           "The share paid applies item discounts first, then order thresholds against the\n"
-          "discounted subtotal; only the best 满减 tier counts. Gifts, free shipping and\n"
-          "flash sales do not change it.\n"
+          "discounted subtotal. Tiers count only the best tier reached: 满200减30,满300减50;\n"
+          "满200打8折,满300打7折; 2件8折,3件7折. Two offers of one price-changing kind that\n"
+          "are not tiers (8折8折, 买一送一 第二件半价) are rejected, because promo does not\n"
+          "stack them; a coupon beside a shop discount (立减10元+5元券) is allowed. Gifts,\n"
+          "free shipping and flash sales do not change the share paid.\n"
+          "\n"
+          "With --file, the first 20 distinct texts that failed are printed on stderr, each\n"
+          "with its first line and number of rows, then one line counts the other failed\n"
+          "rows and texts. With --json, one object is printed instead:\n"
+          "  {\"file\": F, \"column\": C, \"rows\": N, \"parsed\": N, \"failed\": N,\n"
+          "   \"counts\": {KIND: N, ...},     rows per kind, such as \"percent_off\"\n"
+          "   \"failed_texts\": N,            distinct texts that failed\n"
+          "   \"failed_texts_exact\": B,      false past 1048576 distinct texts, where\n"
+          "                                 failed_texts and unlisted_texts are minimums\n"
+          "   \"failures\": [{\"line\": L, \"text\": T, \"error\": E, \"rows\": N}, ...],\n"
+          "                                 the first 20 failed texts, at their first line\n"
+          "   \"unlisted_rows\": N,           failed rows not in \"failures\"\n"
+          "   \"unlisted_texts\": N}          failed texts not in \"failures\"\n"
           "\n"
           "Exit status: 0 every text parsed, 1 failed run, 2 usage error, 3 a text could not\n"
           "be parsed or the file is invalid.\n"),
@@ -343,6 +364,85 @@ typedef struct column_counts {
   uint64_t by_kind[PROMO_OFFER_N_KINDS];
 } column_counts;
 
+/* At most this many distinct failed texts are listed; the rest are only counted. */
+#define MAX_LISTED_FAILURES 20
+
+/* Distinct failed texts are counted exactly up to this many. Past it the count of texts
+ * not listed is a lower bound. The dictionary of hashes then takes about 37 MB (16 MB of
+ * slots, 12 MB of code arrays, 9 MB of key copies), computed from promo_dict's layout. */
+#define MAX_COUNTED_TEXTS (1u << 20)
+
+/* One listed failed text: its first error and how many rows have exactly this text. */
+typedef struct listed_failure {
+  char *text; /* owned copy of the cell */
+  size_t text_len;
+  uint64_t n_rows;
+  promo_error err; /* error of the first row, with path and line */
+} listed_failure;
+
+/* The failures of a column, capped: the first MAX_LISTED_FAILURES distinct texts in
+ * full, then counts of the rows and texts not listed. */
+typedef struct failure_summary {
+  /* 64-bit XXH3 hashes of the distinct failed texts, as 8-byte strings. Codes are given
+   * in order of first appearance, so code k < n_listed is listed[k]. */
+  promo_dict *seen;
+  listed_failure listed[MAX_LISTED_FAILURES];
+  size_t n_listed;
+  uint64_t n_unlisted_rows;
+  bool is_lower_bound; /* some texts went uncounted after MAX_COUNTED_TEXTS */
+} failure_summary;
+
+/* Free the summary and its texts. Accepts NULL. */
+static void failure_summary_free(failure_summary *f) {
+  if (f == NULL) return;
+  promo_dict_free(f->seen);
+  for (size_t k = 0; k < f->n_listed; k++) free(f->listed[k].text);
+  free(f);
+}
+
+/* Distinct failed texts not listed (a lower bound when f->is_lower_bound). */
+static uint64_t n_unlisted_texts(const failure_summary *f) {
+  return (uint64_t)promo_dict_size(f->seen) - f->n_listed;
+}
+
+/* Count one failed row. Returns PROMO_ERR_NOMEM (or PROMO_ERR_UNSUPPORTED from the
+ * dictionary) when the summary cannot grow. */
+static promo_status add_failure(failure_summary *f, const char *text, size_t len,
+                                const promo_error *err) {
+  uint64_t hash = XXH3_64bits(text, len);
+  int32_t code;
+  if (promo_dict_size(f->seen) < MAX_COUNTED_TEXTS) {
+    promo_status st = promo_dict_intern(f->seen, (const char *)&hash, sizeof hash, &code);
+    if (st != PROMO_OK) return st;
+  } else {
+    code = promo_dict_find(f->seen, (const char *)&hash, sizeof hash);
+    if (code < 0) {
+      f->is_lower_bound = true;
+      f->n_unlisted_rows++;
+      return PROMO_OK;
+    }
+  }
+
+  if ((size_t)code < f->n_listed) {
+    f->listed[code].n_rows++;
+    return PROMO_OK;
+  }
+  if ((size_t)code > f->n_listed || f->n_listed == MAX_LISTED_FAILURES) {
+    f->n_unlisted_rows++;
+    return PROMO_OK;
+  }
+  listed_failure *item = &f->listed[f->n_listed];
+  item->text = malloc(len + 1);
+  if (item->text == NULL) return PROMO_ERR_NOMEM;
+  memcpy(item->text, text, len);
+  item->text[len] = '\0';
+  item->text_len = len;
+  item->n_rows = 1;
+  item->err = *err;
+  f->n_listed++;
+  return PROMO_OK;
+}
+
 /* Index of --column in the header: a name first, then a 1-based number. Returns false
  * after printing a usage error. */
 static bool find_column(const promo_csv *reader, const char *column, size_t *index) {
@@ -375,9 +475,10 @@ static bool find_column(const promo_csv *reader, const char *column, size_t *ind
   return false;
 }
 
-/* Parse one cell; a failure is printed (or added to `failures` for --json) and counted. */
-static bool check_cell(const promo_csv_record *record, size_t col, const char *path,
-                       const char *column_name, column_counts *counts, json_t *failures) {
+/* Parse one cell and count it; a failure goes into `failures`. */
+static promo_status check_cell(const promo_csv_record *record, size_t col, const char *path,
+                               const char *column_name, column_counts *counts,
+                               failure_summary *failures) {
   promo_offer offer;
   promo_error err;
   promo_error_clear(&err);
@@ -385,17 +486,39 @@ static bool check_cell(const promo_csv_record *record, size_t col, const char *p
   const char *text = record->fields[col];
   if (promo_offer_parse(text, record->lengths[col], &offer, &err) == PROMO_OK) {
     counts->by_kind[promo_offer_main_kind(&offer)]++;
-    return true;
+    return PROMO_OK;
   }
   counts->n_failed++;
   promo_error_at(&err, path, record->line, 0);
   snprintf(err.column_name, sizeof err.column_name, "%s", column_name);
-  if (failures == NULL) {
-    cli_print_error(&err);
-    return true;
+  return add_failure(failures, text, record->lengths[col], &err);
+}
+
+/* The listed failures on stderr, one line each, then one line for the rest. */
+static void print_failures(const failure_summary *f) {
+  for (size_t k = 0; k < f->n_listed; k++) {
+    const listed_failure *item = &f->listed[k];
+    char message[2048];
+    promo_error_format(&item->err, message, sizeof message);
+    fprintf(stderr, "promo: %s", message);
+    if (item->n_rows > 1)
+      fprintf(stderr, _(" (%" PRIu64 " rows with this text)"), item->n_rows);
+    fputc('\n', stderr);
   }
-  json_t *item = failure_to_json(record->line, text, record->lengths[col], &err);
-  return item != NULL && json_array_append_new(failures, item) == 0;
+  if (f->n_unlisted_rows == 0) return;
+
+  char rows[64], texts[64];
+  uint64_t n_texts = n_unlisted_texts(f);
+  snprintf(rows, sizeof rows,
+           P_("%" PRIu64 " more row", "%" PRIu64 " more rows", f->n_unlisted_rows),
+           f->n_unlisted_rows);
+  snprintf(texts, sizeof texts, P_("%" PRIu64 " other text", "%" PRIu64 " other texts", n_texts),
+           n_texts);
+  /* TRANSLATORS: the first %s is "N more rows", the second "M other texts". */
+  if (f->is_lower_bound)
+    cli_error(_("... and %s with at least %s that failed"), rows, texts);
+  else
+    cli_error(_("... and %s with %s that failed"), rows, texts);
 }
 
 static void print_counts(const offer_options *opt, const char *column_name,
@@ -409,8 +532,23 @@ static void print_counts(const offer_options *opt, const char *column_name,
   }
 }
 
+/* The listed failures as a JSON array, or NULL when out of memory. */
+static json_t *failures_to_json(const failure_summary *f) {
+  json_t *list = json_array();
+  for (size_t k = 0; list != NULL && k < f->n_listed; k++) {
+    const listed_failure *item = &f->listed[k];
+    json_t *obj = failure_to_json(item->err.line, item->text, item->text_len, &item->err);
+    if (obj == NULL || !json_set(obj, "rows", json_integer((json_int_t)item->n_rows)) ||
+        json_array_append_new(list, obj) != 0) {
+      json_decref(list);
+      list = NULL;
+    }
+  }
+  return list;
+}
+
 static json_t *counts_to_json(const offer_options *opt, const char *column_name,
-                              const column_counts *counts, json_t *failures) {
+                              const column_counts *counts, const failure_summary *failures) {
   json_t *by_kind = json_object();
   for (int k = 0; by_kind != NULL && k < PROMO_OFFER_N_KINDS; k++) {
     if (counts->by_kind[k] == 0) continue;
@@ -420,10 +558,15 @@ static json_t *counts_to_json(const offer_options *opt, const char *column_name,
       by_kind = NULL;
     }
   }
-  return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:O}", "file", opt->file, "column", column_name,
-                   "rows", (json_int_t)counts->n_rows, "parsed",
+  uint64_t n_texts = n_unlisted_texts(failures);
+  return json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:I, s:b, s:o, s:I, s:I}", "file", opt->file,
+                   "column", column_name, "rows", (json_int_t)counts->n_rows, "parsed",
                    (json_int_t)(counts->n_rows - counts->n_failed), "failed",
-                   (json_int_t)counts->n_failed, "counts", by_kind, "failures", failures);
+                   (json_int_t)counts->n_failed, "counts", by_kind, "failed_texts",
+                   (json_int_t)(failures->n_listed + n_texts), "failed_texts_exact",
+                   !failures->is_lower_bound, "failures", failures_to_json(failures),
+                   "unlisted_rows", (json_int_t)failures->n_unlisted_rows, "unlisted_texts",
+                   (json_int_t)n_texts);
 }
 
 /* Open --file and find --column in its header. Returns -1 on success, otherwise the exit
@@ -432,6 +575,7 @@ static int open_column(const offer_options *opt, promo_csv **reader, size_t *col
   promo_csv_options csv_opt;
   promo_csv_options_init(&csv_opt);
   csv_opt.encoding = opt->encoding;
+  csv_opt.replace_invalid = opt->replace_invalid;
   promo_error err;
   promo_error_clear(&err);
   promo_status st = promo_csv_open(opt->file, &csv_opt, reader, &err);
@@ -446,18 +590,20 @@ static int open_column(const offer_options *opt, promo_csv **reader, size_t *col
   return -1;
 }
 
-/* Parse every cell of column col into counts. Returns -1 after the last row, otherwise
- * the exit code after printing the error (a CSV error, cancellation, out of memory). */
+/* Parse every cell of column col into counts and failures. Returns -1 after the last
+ * row, otherwise the exit code after printing the error (a CSV error, cancellation, out
+ * of memory). */
 static int check_column(cli *app, promo_csv *reader, size_t col, column_counts *counts,
-                        json_t *failures) {
+                        failure_summary *failures) {
   const char *path = promo_csv_path(reader), *column_name = promo_csv_column_name(reader, col);
   promo_error err;
   promo_error_clear(&err);
   promo_csv_record record;
   promo_status st;
   while ((st = promo_csv_next(reader, &record, &err)) == PROMO_OK) {
-    if (!check_cell(&record, col, path, column_name, counts, failures)) {
-      cli_error("%s", _("out of memory"));
+    promo_status added = check_cell(&record, col, path, column_name, counts, failures);
+    if (added != PROMO_OK) {
+      cli_error("%s", promo_status_text(added));
       return EXIT_FAILED;
     }
     if (counts->n_rows % 4096 != 0) continue;
@@ -479,17 +625,32 @@ static int check_column(cli *app, promo_csv *reader, size_t col, column_counts *
   return -1;
 }
 
+/* Print the summary of a checked column: listed failures on stderr, then the counts on
+ * stdout (as one JSON object with --json). Returns the exit code. */
+static int report_column(const offer_options *opt, const char *column_name,
+                         const column_counts *counts, const failure_summary *failures) {
+  if (!opt->json) {
+    print_failures(failures);
+    print_counts(opt, column_name, counts);
+  } else if (!print_json_line(counts_to_json(opt, column_name, counts, failures))) {
+    cli_error("%s", _("out of memory"));
+    return EXIT_FAILED;
+  }
+  if (!flush_output()) return EXIT_FAILED;
+  return counts->n_failed > 0 ? EXIT_BAD_INPUT : EXIT_OK;
+}
+
 static int run_file(cli *app, const offer_options *opt) {
   promo_csv *reader = NULL;
   size_t col;
   int rc = open_column(opt, &reader, &col);
   if (rc >= 0) return rc;
 
-  json_t *failures = opt->json ? json_array() : NULL;
+  failure_summary *failures = calloc(1, sizeof *failures); /* about 30 KB */
   column_counts counts;
   memset(&counts, 0, sizeof counts);
   double start_ms = promo_now_ms();
-  if (opt->json && failures == NULL) {
+  if (failures == NULL || promo_dict_create(&failures->seen) != PROMO_OK) {
     cli_error("%s", _("out of memory"));
     rc = EXIT_FAILED;
   } else {
@@ -499,34 +660,25 @@ static int run_file(cli *app, const offer_options *opt) {
   if (rc < 0) {
     promo_log(&app->ctx, PROMO_LOG_INFO, _("parsed %" PRIu64 " texts of %s in %.0f ms"),
               counts.n_rows, opt->file, promo_now_ms() - start_ms);
-    const char *column_name = promo_csv_column_name(reader, col);
-    bool printed = true;
-    if (!opt->json)
-      print_counts(opt, column_name, &counts);
-    else
-      printed = print_json_line(counts_to_json(opt, column_name, &counts, failures));
-
-    if (!printed) {
-      cli_error("%s", _("out of memory"));
-      rc = EXIT_FAILED;
-    } else if (!flush_output()) {
-      rc = EXIT_FAILED;
-    } else {
-      rc = counts.n_failed > 0 ? EXIT_BAD_INPUT : EXIT_OK;
-    }
+    rc = report_column(opt, promo_csv_column_name(reader, col), &counts, failures);
   }
-  json_decref(failures);
+  failure_summary_free(failures);
   promo_csv_close(reader);
   return rc;
 }
 
 /* ===================================================================== options */
 
-static int check_option_combination(const offer_options *opt, bool has_quantity) {
+static int check_option_combination(const offer_options *opt, bool has_quantity,
+                                    bool has_encoding) {
   if (opt->file != NULL && opt->column == NULL)
     return cli_usage_error("offer", "%s", _("--file needs --column to name the column to parse"));
   if (opt->column != NULL && opt->file == NULL)
     return cli_usage_error("offer", "%s", _("--column works only with --file"));
+  if (has_encoding && opt->file == NULL)
+    return cli_usage_error("offer", "%s", _("--encoding works only with --file"));
+  if (opt->replace_invalid && opt->file == NULL)
+    return cli_usage_error("offer", "%s", _("--replace-invalid works only with --file"));
   if (opt->file != NULL && opt->n_texts > 0)
     return cli_usage_error("offer", "%s", _("give either TEXT arguments or --file, not both"));
   if (opt->file != NULL && opt->has_price)
@@ -543,7 +695,7 @@ static int check_option_combination(const offer_options *opt, bool has_quantity)
  * (help printed: EXIT_OK; usage error printed: EXIT_USAGE). */
 static int parse_options(int argc, char **argv, offer_options *opt) {
   opt->quantity = 1;
-  bool only_texts = false, has_quantity = false;
+  bool only_texts = false, has_quantity = false, has_encoding = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *value = NULL;
     int got = 0;
@@ -558,6 +710,8 @@ static int parse_options(int argc, char **argv, offer_options *opt) {
       return EXIT_OK;
     } else if (strcmp(a, "--json") == 0) {
       opt->json = true;
+    } else if (strcmp(a, "--replace-invalid") == 0) {
+      opt->replace_invalid = true;
     } else if ((got = cli_option_value(argc, argv, &i, "--price", &value)) != 0) {
       if (got < 0) return EXIT_USAGE;
       char *end;
@@ -588,11 +742,12 @@ static int parse_options(int argc, char **argv, offer_options *opt) {
       if (!promo_encoding_parse(value, &opt->encoding))
         return cli_usage_error("offer", _("unknown --encoding '%s'; use auto, utf-8 or gb18030"),
                                value);
+      has_encoding = true;
     } else {
       return cli_usage_error("offer", _("unknown option '%s'"), a);
     }
   }
-  return check_option_combination(opt, has_quantity);
+  return check_option_combination(opt, has_quantity, has_encoding);
 }
 
 int cli_offer(cli *app, int argc, char **argv) {

@@ -191,6 +191,14 @@ static size_t currency_prefix(const unsigned char *p, const unsigned char *e) {
   return 0;
 }
 
+/* Byte length of a yuan unit that ends just before e (元 or 块), or 0. */
+static size_t yuan_suffix(const unsigned char *p, const unsigned char *e) {
+  if (e - p < 3 || e[-3] != 0xE5) return 0;
+  if (e[-2] == 0x85 && e[-1] == 0x83) return 3; /* 元 U+5143 */
+  if (e[-2] == 0x9D && e[-1] == 0x97) return 3; /* 块 U+5757 */
+  return 0;
+}
+
 /* A decimal number split into its parts by scan_decimal. */
 typedef struct decimal_text {
   const unsigned char *int_begin, *int_end;   /* integer digits, may contain ',' */
@@ -352,9 +360,18 @@ bool promo_parse_decimal(const char *s, size_t len, double *out, bool *is_plain)
     }
   }
 
-  /* A trailing percent sign, ASCII or full-width (％), divides by 100. */
+  /* Chinese exports often put 元 or 块 after prices ("12.50元", "12 块"). One such unit
+   * is dropped and the number before it is read as usual, so "元" and "12元元" still
+   * fail. A trailing percent sign, ASCII or full-width (％), divides by 100. A text with
+   * both a unit and a percent sign fails. */
   int64_t extra_exponent = 0;
-  if (e > p && e[-1] == '%') {
+  size_t unit = yuan_suffix(p, e);
+  if (unit != 0) {
+    e -= unit;
+    plain = false;
+    size_t n;
+    while (e > p && (n = space_before(p, e)) != 0) e -= n;
+  } else if (e > p && e[-1] == '%') {
     e--;
     extra_exponent = -2;
   } else if (e - p >= 3 && e[-3] == 0xEF && e[-2] == 0xBC && e[-1] == 0x85) {

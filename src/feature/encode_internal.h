@@ -4,7 +4,7 @@
 #ifndef PROMO_FEATURE_ENCODE_INTERNAL_H
 #define PROMO_FEATURE_ENCODE_INTERNAL_H
 
-#include "feature/encode.h"
+#include "promo/feature.h"
 
 /* Open-addressing map from int64 keys to int32 values (linear probing), for INT columns
  * read as categories. Key and value share a slot, so a lookup touches one cache line. */

@@ -261,6 +261,11 @@ static const offer_form forms[] = {
     {"{a}{c}件", NONE, "!", 0, 0, 0, 0},
     {"秒杀价{a}", NONE, "!", 0, 0, 0, 0},
     {"到手价{a}", NONE, "!", 0, 0, 0, 0},
+    {"券后价{a}", NONE, "!", 0, 0, 0, 0},
+    {"券后{a}", NONE, "!", 0, 0, 0, 0},
+    {"折后价{a}", NONE, "!", 0, 0, 0, 0},
+    {"活动价{a}", NONE, "!", 0, 0, 0, 0},
+    {"促销价{a}", NONE, "!", 0, 0, 0, 0},
     {"特价{a}", NONE, "!", 0, 0, 0, 0},
     {"1口价{a}", NONE, "!", 0, 0, 0, 0},
 
@@ -485,13 +490,17 @@ typedef struct parse_state {
   unsigned long steps;
   /* The failure reported when no reading of the whole text works: the first
    * FAIL_INVALID_LONGEST in the text, else the failure furthest into the text, and at
-   * equal positions the stronger kind. */
+   * equal positions the stronger kind. For FAIL_UNKNOWN_FORM, fail_word_start is where
+   * the unread word begins, which is before fail_pos when fillers (券, 全场) led up to it
+   * without a separator. */
   size_t fail_pos;
+  size_t fail_word_start;
   int fail_rank;
   char fail_why[320];
 } parse_state;
 
-static void note_failure(parse_state *st, size_t pos, int rank, const char *why) {
+static void note_failure(parse_state *st, size_t pos, size_t word_start, int rank,
+                         const char *why) {
   if (st->fail_rank != FAIL_NONE) {
     bool is_strong = rank == FAIL_INVALID_LONGEST;
     bool held_strong = st->fail_rank == FAIL_INVALID_LONGEST;
@@ -500,6 +509,7 @@ static void note_failure(parse_state *st, size_t pos, int rank, const char *why)
       return;
   }
   st->fail_pos = pos;
+  st->fail_word_start = word_start;
   st->fail_rank = rank;
   snprintf(st->fail_why, sizeof st->fail_why, "%s", why != NULL ? why : "");
 }
@@ -542,15 +552,17 @@ static size_t find_candidates(parse_state *st, size_t pos, candidate *out) {
   return n;
 }
 
-static bool parse_from(parse_state *st, size_t pos);
+static bool parse_from(parse_state *st, size_t pos, size_t word_start);
 
 /* Read candidate c as the next word and the rest of the text after it. is_longest: no
- * other candidate at pos matches more text. */
-static bool try_candidate(parse_state *st, size_t pos, const candidate *c, bool is_longest) {
+ * other candidate at pos matches more text. word_start is where the run of fillers
+ * before pos begins (pos itself after a part or a separator). */
+static bool try_candidate(parse_state *st, size_t pos, size_t word_start, const candidate *c,
+                          bool is_longest) {
   const offer_form *form = &forms[c->form];
   int rank = is_longest ? FAIL_INVALID_LONGEST : FAIL_INVALID_VALUE;
   if (form->slots[0] == '!') {
-    note_failure(st, pos, rank,
+    note_failure(st, pos, pos, rank,
                  _("a fixed price (99元, 2件99元) gives no discount without the list price; "
                    "write the discount instead, such as 立减20元 or 8折"));
     return false;
@@ -558,7 +570,7 @@ static bool try_candidate(parse_state *st, size_t pos, const candidate *c, bool 
   if (form->kind == NONE) {
     int coupon = (form->flags & COUPON) != 0;
     st->n_coupon_words += coupon;
-    if (parse_from(st, c->end)) return true;
+    if (parse_from(st, c->end, word_start)) return true;
     st->n_coupon_words -= coupon;
     return false;
   }
@@ -568,39 +580,42 @@ static bool try_candidate(parse_state *st, size_t pos, const candidate *c, bool 
   char why[320];
   promo_offer_part part;
   if (!build_part(form, &m, &part, why, sizeof why)) {
-    note_failure(st, pos, rank, why);
+    note_failure(st, pos, pos, rank, why);
     return false;
   }
   if (st->offer->n_parts == PROMO_OFFER_MAX_PARTS) {
     snprintf(why, sizeof why, _("more than %d offers in one text"), PROMO_OFFER_MAX_PARTS);
-    note_failure(st, pos, rank, why);
+    note_failure(st, pos, pos, rank, why);
     return false;
   }
   part.text_offset = st->norm->map[pos];
   part.text_length = (uint32_t)(st->norm->map[c->end] - st->norm->map[pos]);
   st->offer->parts[st->offer->n_parts++] = part;
-  if (parse_from(st, c->end)) return true;
+  if (parse_from(st, c->end, c->end)) return true;
   st->offer->n_parts--;
   return false;
 }
 
 /* Read the text from pos to the end as a chain of parts and fillers, backtracking over
- * the candidates at each position. */
-static bool parse_from(parse_state *st, size_t pos) {
-  pos = skip_separators(st->norm->s, st->norm->len, pos);
+ * the candidates at each position. word_start is as for try_candidate. */
+static bool parse_from(parse_state *st, size_t pos, size_t word_start) {
+  size_t after = skip_separators(st->norm->s, st->norm->len, pos);
+  if (after != pos) word_start = after;
+  pos = after;
   if (pos == st->norm->len) return true;
   if (st->n_tokens == MAX_TOKENS) {
-    note_failure(st, pos, FAIL_INVALID_VALUE, _("too many words for one offer"));
+    note_failure(st, pos, pos, FAIL_INVALID_VALUE, _("too many words for one offer"));
     return false;
   }
   candidate candidates[N_FORMS];
   size_t n = find_candidates(st, pos, candidates);
-  if (n == 0) note_failure(st, pos, FAIL_UNKNOWN_FORM, NULL);
+  if (n == 0) note_failure(st, pos, word_start, FAIL_UNKNOWN_FORM, NULL);
 
   st->n_tokens++;
   bool ok = false;
   for (size_t k = 0; k < n && !ok && st->steps <= OFFER_MAX_STEPS; k++)
-    ok = try_candidate(st, pos, &candidates[k], candidates[k].end == candidates[0].end);
+    ok = try_candidate(st, pos, word_start, &candidates[k],
+                       candidates[k].end == candidates[0].end);
   st->n_tokens--;
   return ok;
 }
@@ -617,10 +632,21 @@ static bool is_thousands_comma(const char *text, const offer_normalized *norm, s
   return i + 4 == len || !offer_is_digit(s[i + 4]);
 }
 
-/* Reject signs, overlong numbers and thousands separators up front, so the message
- * names them instead of reporting an unknown form. A '-' right after a digit is not a
- * sign (满200-30, 2-hour). A '-' before a percentage at the start of a part is read as
- * "-15%", which means 15% off. */
+/* End of the exponent ("e308", "e-5") that starts at s[pos], or pos when there is none. */
+static size_t exponent_end(const char *s, size_t len, size_t pos) {
+  if (pos >= len || s[pos] != 'e') return pos;
+  size_t j = pos + 1;
+  if (j < len && (s[j] == '+' || s[j] == '-')) j++;
+  if (j >= len || !offer_is_digit(s[j])) return pos;
+  while (j < len && offer_is_digit(s[j])) j++;
+  return j;
+}
+
+/* Reject signs, overlong numbers, exponents and thousands separators up front, so the
+ * message names them instead of reporting an unknown form or a misread number (1e308折
+ * would otherwise be the bare number 1). A '-' right after a digit is not a sign
+ * (满200-30, 2-hour). A '-' before a percentage at the start of a part is read as "-15%",
+ * which means 15% off. */
 static bool check_numbers(const char *text, const offer_normalized *norm, char *why,
                           size_t why_size) {
   const char *s = norm->s;
@@ -641,6 +667,17 @@ static bool check_numbers(const char *text, const offer_normalized *norm, char *
       size_t n_int = j - i, n_frac = 0;
       if (j + 1 < len && s[j] == '.' && offer_is_digit(s[j + 1]))
         while (j + 1 + n_frac < len && offer_is_digit(s[j + 1 + n_frac])) n_frac++;
+      size_t number_end = j + (n_frac > 0 ? 1 + n_frac : 0);
+      size_t exp_end = exponent_end(s, len, number_end);
+      if (exp_end != number_end) {
+        char piece[128];
+        size_t from = norm->map[i];
+        offer_quote_text(text + from, norm->map[exp_end] - from, 24, piece, sizeof piece);
+        snprintf(why, why_size,
+                 _("'%s' is not a number promo reads; write plain digits, such as 8.5 or 200"),
+                 piece);
+        return false;
+      }
       if (n_int > OFFER_MAX_INT_DIGITS || n_frac > OFFER_MAX_FRAC_DIGITS) {
         size_t shown = n_int + (n_frac > 0 ? 1 + n_frac : 0);
         snprintf(why, why_size,
@@ -681,48 +718,121 @@ static bool is_none_text(const offer_normalized *norm) {
   return false;
 }
 
-/* Copy at most max bytes of text into out, cut on a UTF-8 boundary and marked "...". */
-static void clip_text(const char *text, size_t len, size_t max, char *out, size_t out_size) {
-  size_t n = len;
-  const char *mark = "";
-  if (n > max) {
-    n = max;
-    while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
-    mark = "...";
-  }
-  snprintf(out, out_size, "%.*s%s", (int)n, text, mark);
-}
-
 static promo_status fail_parse(const char *text, size_t len, const char *why, promo_offer *offer,
                                promo_error *err) {
   offer->n_parts = 0;
-  char shown[96];
-  clip_text(text, len, 64, shown, sizeof shown);
+  char shown[4 * 64 + 4];
+  offer_quote_text(text, len, 64, shown, sizeof shown);
   promo_error_value(err, text, (int64_t)len);
   return promo_error_set(err, PROMO_ERR_DATA, _("invalid offer '%s': %s"), shown, why);
 }
 
+/* Explain an unknown form. The message names the unread word: from word_start up to the
+ * next separator, or the end of the text. When that word is the whole text, the text is
+ * already quoted before the reason, so it is not quoted again. */
+static void explain_unknown_form(const char *text, const offer_normalized *norm,
+                                 size_t word_start, char *why, size_t why_size) {
+  const char *s = norm->s;
+  size_t end = word_start;
+  while (end < norm->len && offer_separator_length(s, norm->len, end) == 0) end++;
+  while (end > word_start && s[end - 1] == ' ') end--;
+  size_t first = 0, last = norm->len;
+  while (first < last && s[first] == ' ') first++;
+  while (last > first && s[last - 1] == ' ') last--;
+  if (word_start <= first && end >= last) {
+    snprintf(why, why_size, "%s",
+             _("no offer form promo reads matches it; write it like 8折, 满200减30, 买一送一, "
+               "$5 off or 包邮"));
+    return;
+  }
+  char word[4 * 40 + 4];
+  size_t from = norm->map[word_start];
+  offer_quote_text(text + from, norm->map[end] - from, 40, word, sizeof word);
+  snprintf(why, why_size,
+           _("'%s' is not an offer form promo reads; write it like 8折, 满200减30, 买一送一, "
+             "$5 off or 包邮"),
+           word);
+}
+
+/* ===================================================================== stacking */
+
+/* Tiers are parts that apply from a threshold: 满减 (满200减30), percent off with a spend
+ * (满200打8折) and multi-buy on a count (2件8折). Parts of one kind with different
+ * thresholds are tiers, of which only the best one met applies. */
+static bool is_tier(const promo_offer_part *p) {
+  return p->kind == THRESHOLD || (p->kind == PERCENT && p->threshold > 0) ||
+         (p->kind == MULTI && p->get_count == 0);
+}
+
+static bool same_tier_threshold(const promo_offer_part *a, const promo_offer_part *b) {
+  if (a->kind == MULTI) return a->buy_count == b->buy_count;
+  uint32_t a_items = a->flags & PROMO_OFFER_FLAG_ITEM_THRESHOLD;
+  uint32_t b_items = b->flags & PROMO_OFFER_FLAG_ITEM_THRESHOLD;
+  return a->threshold == b->threshold && a_items == b_items;
+}
+
+/* The kind as a noun for the stacking message. */
+static const char *stacking_noun(promo_offer_kind kind) {
+  switch (kind) {
+    case PERCENT: return _("percent-off");
+    case AMOUNT: return _("amount-off");
+    case THRESHOLD: return _("threshold-off");
+    case REPEATED: return _("repeated threshold-off");
+    default: return _("multi-buy");
+  }
+}
+
+/* Reject two parts that change the price in the same way. Such a pair (8折8折, 买一送一
+ * 第二件半价) is almost always a repeated entry or two alternatives, and multiplying them
+ * would understate the price. Tiers with different thresholds are allowed, and so are
+ * repeats of kinds that do not change the price (gifts, shipping, flash sales). A coupon
+ * beside a shop discount of the same kind (立减10元+5元券) is allowed too, because the
+ * two add up at checkout. */
+static bool check_stacking(const char *text, const promo_offer *offer, char *why,
+                           size_t why_size) {
+  for (size_t i = 0; i < offer->n_parts; i++) {
+    const promo_offer_part *a = &offer->parts[i];
+    if (a->kind != PERCENT && a->kind != AMOUNT && a->kind != THRESHOLD && a->kind != REPEATED &&
+        a->kind != MULTI)
+      continue;
+    for (size_t j = i + 1; j < offer->n_parts; j++) {
+      const promo_offer_part *b = &offer->parts[j];
+      if (b->kind != a->kind || (a->flags & COUPON) != (b->flags & COUPON)) continue;
+      bool both_tiers = is_tier(a) && is_tier(b);
+      if (both_tiers && !same_tier_threshold(a, b)) continue;
+
+      char first[4 * 40 + 4], second[4 * 40 + 4];
+      offer_quote_text(text + a->text_offset, a->text_length, 40, first, sizeof first);
+      offer_quote_text(text + b->text_offset, b->text_length, 40, second, sizeof second);
+      if (both_tiers)
+        snprintf(why, why_size,
+                 _("'%s' and '%s' are %s tiers with the same threshold; keep one, or give "
+                   "each its own threshold"),
+                 first, second, stacking_noun(a->kind));
+      else
+        snprintf(why, why_size,
+                 _("'%s' and '%s' are both %s offers, which promo does not stack; keep one"),
+                 first, second, stacking_noun(a->kind));
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Read the normalized text as parts; on failure write the best reason into why. */
-static bool parse_parts(const char *text, size_t len, const offer_normalized *norm,
-                        promo_offer *offer, char *why, size_t why_size) {
+static bool parse_parts(const char *text, const offer_normalized *norm, promo_offer *offer,
+                        char *why, size_t why_size) {
   parse_state st;
   memset(&st, 0, sizeof st);
   st.norm = norm;
   st.offer = offer;
-  if (!parse_from(&st, 0)) {
-    if (st.steps > OFFER_MAX_STEPS) {
+  if (!parse_from(&st, 0, 0)) {
+    if (st.steps > OFFER_MAX_STEPS)
       snprintf(why, why_size, "%s", _("text has too many ways to read it; split it with '+'"));
-    } else if (st.fail_rank == FAIL_UNKNOWN_FORM) {
-      char rest[96];
-      size_t at = norm->map[st.fail_pos];
-      clip_text(text + at, len - at, 40, rest, sizeof rest);
-      snprintf(why, why_size,
-               _("'%s' is not an offer form promo reads; write it like 8折, 满200减30, "
-                 "买一送一, $5 off or 包邮"),
-               rest);
-    } else {
+    else if (st.fail_rank == FAIL_UNKNOWN_FORM)
+      explain_unknown_form(text, norm, st.fail_word_start, why, why_size);
+    else
       snprintf(why, why_size, "%s", st.fail_why);
-    }
     return false;
   }
   if (offer->n_parts == 0) {
@@ -736,7 +846,7 @@ static bool parse_parts(const char *text, size_t len, const offer_normalized *no
         offer->parts[k].flags |= PROMO_OFFER_FLAG_COUPON;
     }
   }
-  return true;
+  return check_stacking(text, offer, why, why_size);
 }
 
 promo_status promo_offer_parse(const char *text, ptrdiff_t len, promo_offer *offer,
@@ -744,7 +854,7 @@ promo_status promo_offer_parse(const char *text, ptrdiff_t len, promo_offer *off
   memset(offer, 0, sizeof *offer);
   if (text == NULL) text = "";
   size_t n = len < 0 ? strlen(text) : (size_t)len;
-  char why[400];
+  char why[512];
   if (n > PROMO_OFFER_MAX_TEXT) {
     snprintf(why, sizeof why, _("text is %zu bytes long; at most %d are read"), n,
              PROMO_OFFER_MAX_TEXT);
@@ -756,7 +866,7 @@ promo_status promo_offer_parse(const char *text, ptrdiff_t len, promo_offer *off
     return fail_parse(text, n, why, offer, err);
   if (is_none_text(&norm)) return PROMO_OK;
   if (!check_numbers(text, &norm, why, sizeof why)) return fail_parse(text, n, why, offer, err);
-  if (!parse_parts(text, n, &norm, offer, why, sizeof why))
+  if (!parse_parts(text, &norm, offer, why, sizeof why))
     return fail_parse(text, n, why, offer, err);
   return PROMO_OK;
 }
@@ -764,7 +874,7 @@ promo_status promo_offer_parse(const char *text, ptrdiff_t len, promo_offer *off
 /* ===================================================================== effective rate */
 
 /* Order value after the item-level parts: percent off without a threshold, amount off,
- * then multi-buy groups. */
+ * then multi-buy groups, then the best multi-buy tier reached (2件8折,3件7折). */
 static double item_level_subtotal(const promo_offer *offer, double unit_price, int64_t quantity) {
   double unit = unit_price;
   for (size_t k = 0; k < offer->n_parts; k++) {
@@ -776,18 +886,18 @@ static double item_level_subtotal(const promo_offer *offer, double unit_price, i
     if (p->kind == AMOUNT) unit = unit > p->amount ? unit - p->amount : 0.0;
   }
 
-  double subtotal = unit * (double)quantity;
+  double subtotal = unit * (double)quantity, best_count_rate = 1.0;
   for (size_t k = 0; k < offer->n_parts; k++) {
     const promo_offer_part *p = &offer->parts[k];
     if (p->kind != MULTI || p->buy_count + p->get_count <= 0) continue;
     if (p->get_count > 0) {
       int64_t groups = quantity / (p->buy_count + p->get_count);
       subtotal -= (double)(groups * p->get_count) * unit * (1.0 - p->rate);
-    } else if (quantity >= p->buy_count) {
-      subtotal *= p->rate;
+    } else if (quantity >= p->buy_count && p->rate < best_count_rate) {
+      best_count_rate = p->rate;
     }
   }
-  return subtotal;
+  return subtotal * best_count_rate;
 }
 
 promo_status promo_offer_effective_rate(const promo_offer *offer, double unit_price,
@@ -803,19 +913,24 @@ promo_status promo_offer_effective_rate(const promo_offer *offer, double unit_pr
   double list = unit_price * (double)quantity;
   double subtotal = item_level_subtotal(offer, unit_price, quantity);
 
-  /* Order-level parts test their thresholds against the item-level subtotal. */
-  double best_tier = 0.0, repeated = 0.0, order_rate = 1.0;
+  /* Order-level parts test their thresholds against the item-level subtotal. Tiers
+   * compete within their group (index 1 for coupons, 0 for the shop's own offers), and
+   * the best tier of each group applies. */
+  double best_saving[2] = {0.0, 0.0}, best_rate[2] = {1.0, 1.0}, repeated = 0.0;
   for (size_t k = 0; k < offer->n_parts; k++) {
     const promo_offer_part *p = &offer->parts[k];
+    int group = (p->flags & PROMO_OFFER_FLAG_COUPON) != 0;
     double measure = (p->flags & PROMO_OFFER_FLAG_ITEM_THRESHOLD) ? (double)quantity : subtotal;
-    if (p->kind == THRESHOLD && measure >= p->threshold && p->amount > best_tier)
-      best_tier = p->amount;
+    if (p->kind == THRESHOLD && measure >= p->threshold && p->amount > best_saving[group])
+      best_saving[group] = p->amount;
     else if (p->kind == REPEATED && p->threshold > 0)
       repeated += floor(measure / p->threshold) * p->amount;
-    else if (p->kind == PERCENT && p->threshold > 0 && measure >= p->threshold)
-      order_rate *= p->rate;
+    else if (p->kind == PERCENT && p->threshold > 0 && measure >= p->threshold &&
+             p->rate < best_rate[group])
+      best_rate[group] = p->rate;
   }
-  double paid = (subtotal - best_tier - repeated) * order_rate;
+  double paid =
+      (subtotal - best_saving[0] - best_saving[1] - repeated) * best_rate[0] * best_rate[1];
   double share = paid / list;
   if (share < 0) share = 0.0;
   if (share > 1) share = 1.0;

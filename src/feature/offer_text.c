@@ -64,6 +64,38 @@ static size_t decode_utf8(const unsigned char *p, size_t n, uint32_t *cp) {
   return len;
 }
 
+void offer_quote_text(const char *text, size_t len, size_t max, char *out, size_t out_size) {
+  size_t used = 0, i = 0;
+  if (out_size == 0) return;
+  while (i < len) {
+    uint32_t cp = 0;
+    size_t n = decode_utf8((const unsigned char *)text + i, len - i, &cp);
+    size_t step = n == 0 ? 1 : n;
+    if (i + step > max) break;
+
+    char piece[8];
+    size_t piece_len;
+    if (n == 1 && (cp == '\n' || cp == '\r' || cp == '\t')) {
+      char letter = cp == '\n' ? 'n' : cp == '\r' ? 'r' : 't';
+      piece_len = (size_t)snprintf(piece, sizeof piece, "\\%c", letter);
+    } else if (n == 0 || cp < 0x20 || cp == 0x7F) {
+      piece_len = (size_t)snprintf(piece, sizeof piece, "\\x%02X", (unsigned char)text[i]);
+    } else {
+      memcpy(piece, text + i, n);
+      piece_len = n;
+    }
+    if (used + piece_len + 4 > out_size) break;
+    memcpy(out + used, piece, piece_len);
+    used += piece_len;
+    i += step;
+  }
+  if (i < len && used + 4 <= out_size) {
+    memcpy(out + used, "...", 3);
+    used += 3;
+  }
+  out[used] = '\0';
+}
+
 /* Digit value of a Chinese numeral character, or -1. */
 static int cn_digit(uint32_t cp) {
   switch (cp) {

@@ -71,6 +71,12 @@ size_t offer_separator_length(const char *s, size_t len, size_t pos);
 /* True when s[0..end) ends with a separator. */
 bool offer_ends_with_separator(const char *s, size_t end);
 
+/* Copy up to max bytes of text[0..len) into out as one line for a message. Newline, CR
+ * and tab become \n, \r and \t, and other control characters and bytes that are not
+ * valid UTF-8 become \xNN. A cut falls between characters and ends in "...". Give
+ * out_size at least 4 * max + 4, or the copy stops early. */
+void offer_quote_text(const char *text, size_t len, size_t max, char *out, size_t out_size);
+
 /* Normalize len bytes of text into out. On failure (invalid UTF-8, a NUL byte, mixed
  * Arabic and Chinese digits, no room) writes the reason into why and returns false. */
 bool offer_normalize(const char *text, size_t len, offer_normalized *out, char *why,

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/intl.h"
-#include "feature/pca.h"
+#include "promo/feature.h"
 
 /* Rows per centered block: about 4 MiB of doubles when fitting and 4 MiB of floats when
  * transforming, large enough for BLAS to run at full speed and small enough to stay

@@ -5,11 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "feature/encode.h"
-#include "feature/pca.h"
-#include "feature/pipeline.h"
-#include "feature/timefeat.h"
-#include "feature/window.h"
+#include "promo/feature.h"
 
 /* One promotion text column. */
 typedef struct offer_step {

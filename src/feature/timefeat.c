@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/intl.h"
-#include "feature/timefeat.h"
+#include "promo/feature.h"
 
 #define JSON_FORMAT_VERSION 1
 #define SECONDS_PER_DAY 86400

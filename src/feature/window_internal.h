@@ -3,7 +3,7 @@
 #ifndef PROMO_FEATURE_WINDOW_INTERNAL_H
 #define PROMO_FEATURE_WINDOW_INTERNAL_H
 
-#include "feature/window.h"
+#include "promo/feature.h"
 
 /* Type sets get one bit each in a per-event 32-bit mask. */
 #define WINDOW_MAX_TYPE_SETS 32
