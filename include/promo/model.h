@@ -1,0 +1,221 @@
+/* Model stage: the neural-network engine (a multilayer perceptron on OpenBLAS with Adam and
+ * friends) and the model file, a safetensors container that any safetensors reader can
+ * open. Trees and the Transformer come later behind the same kind of interface. */
+#ifndef PROMO_MODEL_H
+#define PROMO_MODEL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "promo/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ===================================================================== network */
+
+/* What the output unit predicts, and so the loss and the output transform. */
+typedef enum promo_task {
+  PROMO_TASK_BINARY = 0,  /* sigmoid output, binary cross-entropy from logits */
+  PROMO_TASK_REGRESSION,  /* identity output, mean squared error */
+  PROMO_TASK_POISSON      /* exp output (log link), Poisson negative log-likelihood */
+} promo_task;
+
+typedef enum promo_activation {
+  PROMO_ACT_RELU = 0,
+  PROMO_ACT_TANH,
+  PROMO_ACT_SIGMOID,
+  PROMO_ACT_GELU          /* tanh approximation, as PyTorch's approximate="tanh" */
+} promo_activation;
+
+typedef enum promo_optimizer {
+  PROMO_OPT_ADAM = 0,
+  PROMO_OPT_ADAMW,        /* decoupled weight decay (Loshchilov and Hutter 2019) */
+  PROMO_OPT_SGD           /* with momentum */
+} promo_optimizer;
+
+typedef enum promo_schedule {
+  PROMO_SCHEDULE_CONSTANT = 0,
+  PROMO_SCHEDULE_STEP,    /* lr *= step_gamma every step_epochs epochs */
+  PROMO_SCHEDULE_COSINE   /* linear warm-up for warmup_steps, then cosine to 0 */
+} promo_schedule;
+
+typedef enum promo_init {
+  PROMO_INIT_HE = 0,      /* He uniform for ReLU layers, Xavier for the output layer */
+  PROMO_INIT_XAVIER       /* Xavier (Glorot) uniform everywhere */
+} promo_init;
+
+#define PROMO_NN_MAX_HIDDEN 8
+#define PROMO_NN_MAX_EMBEDDINGS 16
+
+/* An input column that holds a category index (0 .. n_levels, 0 for unseen) from the
+ * feature pipeline's index encoder; it feeds an embedding of `dim` floats instead of being
+ * used as a number. */
+typedef struct promo_nn_embedding {
+  size_t input_column;
+  size_t n_levels;        /* largest index; the table has n_levels + 1 rows */
+  size_t dim;
+} promo_nn_embedding;
+
+typedef struct promo_nn_options {
+  promo_task task;
+  size_t n_hidden;                          /* hidden layers, default 2 */
+  size_t hidden[PROMO_NN_MAX_HIDDEN];       /* units per hidden layer, default 128, 64 */
+  promo_activation activation;              /* default ReLU */
+  float dropout;                            /* after each hidden activation, default 0 */
+  bool layer_norm;                          /* before each hidden activation, default off */
+  size_t n_embeddings;
+  promo_nn_embedding embeddings[PROMO_NN_MAX_EMBEDDINGS];
+  promo_init init;
+
+  promo_optimizer optimizer;                /* default Adam */
+  double learning_rate;                     /* default 0.001 */
+  double beta1, beta2, epsilon;             /* Adam: 0.9, 0.999, 1e-7 (Keras) */
+  double momentum;                          /* SGD: 0.9 */
+  double weight_decay;                      /* L2 for SGD and Adam, decoupled for AdamW */
+  promo_schedule schedule;
+  size_t step_epochs;
+  double step_gamma;
+  size_t warmup_steps;
+  double clip_norm;                         /* global gradient-norm clip, 0 = off */
+
+  size_t batch_size;                        /* default 32 */
+  size_t epochs;                            /* default 10 */
+  double pos_weight;                        /* binary: weight of positive rows, default 1 */
+  size_t patience;                          /* early stop after this many epochs without a
+                                               better validation loss; 0 = never */
+  bool restore_best;                        /* keep the weights of the best epoch */
+  uint64_t seed;                            /* weights, dropout and shuffling */
+} promo_nn_options;
+
+/* The reference model: Dense(128, ReLU), Dense(64, ReLU), Dense(1) with the task's output,
+ * Adam at 0.001, batch 32, 10 epochs, binary task. */
+void promo_nn_options_init(promo_nn_options *opt);
+
+/* A network: its architecture, parameters and optimizer state. Opaque. */
+typedef struct promo_nn promo_nn;
+
+/* Build a network for n_inputs input columns with freshly initialized weights (from
+ * opt->seed). Errors: PROMO_ERR_USAGE for an invalid option (zero units, an embedding
+ * column out of range, dropout outside [0, 1)), PROMO_ERR_NOMEM. */
+promo_status promo_nn_create(size_t n_inputs, const promo_nn_options *opt, promo_nn **out,
+                             promo_error *err);
+void promo_nn_free(promo_nn *nn);
+
+/* One epoch of training as the history records it. Loss is the mean per row. */
+typedef struct promo_nn_epoch {
+  double train_loss;
+  double valid_loss;      /* NAN without validation rows */
+  double valid_metric;    /* binary: AUC; regression and poisson: RMSE; NAN without rows */
+  double rows_per_s;      /* training rows per second of this epoch */
+  double learning_rate;   /* at the end of the epoch */
+} promo_nn_epoch;
+
+typedef struct promo_nn_history {
+  size_t n_epochs;
+  promo_nn_epoch *epochs; /* [n_epochs], owned; free with promo_nn_history_clear */
+  size_t best_epoch;      /* 0-based epoch with the lowest validation loss */
+  bool stopped_early;
+} promo_nn_history;
+
+void promo_nn_history_clear(promo_nn_history *history);
+
+/* Train on X [n_rows x n_inputs] (row-major float32) and y [n_rows], validating on Xv, yv
+ * (may be NULL with n_valid 0) after each epoch. Mini-batches are shuffled with the seed;
+ * the same seed and ctx->n_threads give bit-identical weights. Progress goes to
+ * ctx->progress with stage "train" and rows as units; per-epoch lines to the log.
+ * Errors: PROMO_ERR_DATA when the loss becomes NaN or infinite (the message names the
+ * epoch and batch), or y holds values the task cannot take (binary: not 0 or 1; poisson:
+ * negative); PROMO_ERR_CANCELLED. The history is filled even on those errors. */
+promo_status promo_nn_fit(promo_nn *nn, const float *X, const float *y, size_t n_rows,
+                          const float *Xv, const float *yv, size_t n_valid,
+                          const promo_context *ctx, promo_nn_history *history,
+                          promo_error *err);
+
+/* Predict [n_rows] outputs: probabilities (binary), values (regression) or expected counts
+ * (poisson). Allocates its own workspace; runs in blocks of rows across ctx->n_threads. */
+promo_status promo_nn_predict(const promo_nn *nn, const float *X, size_t n_rows, float *out,
+                              const promo_context *ctx, promo_error *err);
+
+/* ---- access for tests, checkpoints and the model file ---- */
+
+size_t promo_nn_n_inputs(const promo_nn *nn);
+const promo_nn_options *promo_nn_get_options(const promo_nn *nn);
+
+/* Every parameter lives in one contiguous float slab; tensors are views into it. */
+size_t promo_nn_n_params(const promo_nn *nn);
+float *promo_nn_params(promo_nn *nn);
+
+/* Named parameter tensors, in a fixed order ("dense0.weight" [out x in], "dense0.bias"
+ * [out], "embed0.weight", "norm0.weight", ...). Shapes as PyTorch's nn.Linear stores them. */
+size_t promo_nn_n_tensors(const promo_nn *nn);
+const char *promo_nn_tensor_name(const promo_nn *nn, size_t i);
+/* Shape (n_dims <= 2) and the offset of the tensor in the parameter slab, in floats. */
+void promo_nn_tensor_shape(const promo_nn *nn, size_t i, size_t *n_dims, size_t dims[2],
+                           size_t *offset);
+
+/* Mean loss over X, y and its gradient with respect to every parameter (grad has
+ * promo_nn_n_params floats), in evaluation mode (no dropout). For gradient checks and
+ * parity tests. */
+promo_status promo_nn_loss_grad(promo_nn *nn, const float *X, const float *y, size_t n_rows,
+                                double *loss, float *grad, promo_error *err);
+
+/* One optimizer step on one batch, exactly as promo_nn_fit takes it (dropout in training
+ * mode, the schedule's current learning rate); returns the batch's mean loss. */
+promo_status promo_nn_train_step(promo_nn *nn, const float *X, const float *y, size_t n_rows,
+                                 double *loss, promo_error *err);
+
+/* Architecture and training options as JSON, for the model file's metadata. */
+promo_status promo_nn_options_to_json(const promo_nn_options *opt, json_t **out);
+promo_status promo_nn_options_from_json(const json_t *json, promo_nn_options *opt,
+                                        promo_error *err);
+
+/* ===================================================================== model file */
+
+/* A model file is the safetensors layout: an 8-byte little-endian header length, a JSON
+ * header naming each tensor's dtype, shape and byte range plus a "__metadata__" map of
+ * strings, then the raw little-endian tensor bytes. promo's metadata holds "format"
+ * (the file format version), "model" (architecture JSON), "pipeline" (the feature
+ * pipeline JSON), "training" (settings and metrics JSON) and "checksum" (XXH3-64 of the
+ * tensor bytes, hex). */
+
+#define PROMO_MODEL_FORMAT_VERSION 1
+
+/* One float32 tensor to write or that was read. */
+typedef struct promo_tensor {
+  const char *name;
+  size_t n_dims;          /* 1 or 2 */
+  size_t dims[2];
+  const float *data;      /* [dims[0] (x dims[1])] */
+} promo_tensor;
+
+/* Write tensors and metadata (string values) to path atomically. metadata is a JSON
+ * object whose values are strings; "format" and "checksum" are added. */
+promo_status promo_model_file_write(const char *path, const promo_tensor *tensors,
+                                    size_t n_tensors, const json_t *metadata, promo_error *err);
+
+/* A model file read into memory. */
+typedef struct promo_model_file promo_model_file;
+
+/* Read and check a model file: a truncated file, a header that is not JSON, a tensor
+ * whose byte range falls outside the file, a non-float32 dtype, a checksum mismatch, a
+ * file that is not a promo model (no "format" in the metadata) or a newer format version
+ * each give PROMO_ERR_DATA (PROMO_ERR_UNSUPPORTED for a newer version) with a message that
+ * says which and what to do. */
+promo_status promo_model_file_read(const char *path, promo_model_file **out, promo_error *err);
+void promo_model_file_free(promo_model_file *file);
+
+/* The metadata object (owned by the file) and the tensors (data owned by the file). */
+const json_t *promo_model_file_metadata(const promo_model_file *file);
+size_t promo_model_file_n_tensors(const promo_model_file *file);
+const promo_tensor *promo_model_file_tensor(const promo_model_file *file, size_t i);
+/* The tensor with this name, or NULL. */
+const promo_tensor *promo_model_file_find(const promo_model_file *file, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
