@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config gettext locales
   libjansson-dev libxxhash-dev libcmocka-dev
   libopenblas-dev liblapacke-dev
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libomp-dev
 )
 
 missing=()
