@@ -14,6 +14,9 @@
 
 #include "promo/feature.h"
 
+/* The pipeline's input when there is no event log. */
+#define ROWS(table) (&(promo_pipeline_data){(table), NULL, NULL, NULL})
+
 static promo_table *load_text(const char *text) {
   char path[] = "/tmp/promo_pipeline_XXXXXX";
   int fd = mkstemp(path);
@@ -56,7 +59,7 @@ static void pipeline_infers_each_column(void **state) {
   promo_matrix m;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &m, &err), PROMO_OK);
   assert_int_equal(m.n_rows, 4);
   assert_int_equal(m.n_columns, promo_pipeline_n_outputs(p));
   assert_null(m.rejected);
@@ -102,7 +105,7 @@ static void pipeline_json_round_trip(void **state) {
   promo_matrix m, m2;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &m, &err), PROMO_OK);
 
   json_t *json;
   assert_int_equal(promo_pipeline_to_json(p, &json), PROMO_OK);
@@ -115,7 +118,7 @@ static void pipeline_json_round_trip(void **state) {
   assert_int_equal(promo_pipeline_from_json(back, &q, &err), PROMO_OK);
   json_decref(back);
 
-  assert_int_equal(promo_pipeline_transform(q, t, NULL, NULL, &m2, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_transform(q, ROWS(t), NULL, &m2, &err), PROMO_OK);
   assert_int_equal(m2.n_columns, m.n_columns);
   assert_memory_equal(m.X, m2.X, m.n_rows * m.n_columns * sizeof *m.X);
   for (size_t j = 0; j < m.n_columns; j++)
@@ -140,11 +143,11 @@ static void unseen_level_and_missing_column(void **state) {
   promo_matrix m;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(train, NULL, &opt, NULL, &p, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(train), &opt, NULL, &p, &m, &err), PROMO_OK);
   promo_matrix_clear(&m);
 
   promo_table *test = load_text("city,n\nwh,5\n");
-  assert_int_equal(promo_pipeline_transform(p, test, NULL, NULL, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_transform(p, ROWS(test), NULL, &m, &err), PROMO_OK);
   ptrdiff_t other = output_index(p, "city=__other__");
   assert_true(other >= 0);
   assert_float_equal(m.X[other], 1.0, 0);
@@ -152,7 +155,7 @@ static void unseen_level_and_missing_column(void **state) {
 
   promo_table *no_city = load_text("n\n5\n");
   promo_error_clear(&err);
-  assert_int_not_equal(promo_pipeline_transform(p, no_city, NULL, NULL, &m, &err), PROMO_OK);
+  assert_int_not_equal(promo_pipeline_transform(p, ROWS(no_city), NULL, &m, &err), PROMO_OK);
   assert_non_null(strstr(err.message, "city"));
 
   promo_pipeline_free(p);
@@ -174,7 +177,7 @@ static void bad_offers_flagged_or_rejected(void **state) {
   promo_matrix m;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &m, &err), PROMO_OK);
   ptrdiff_t unknown = output_index(p, "promo_unknown");
   assert_true(unknown >= 0);
   assert_true(m.X[2 * m.n_columns + unknown] > m.X[0 * m.n_columns + unknown]);
@@ -183,7 +186,7 @@ static void bad_offers_flagged_or_rejected(void **state) {
   promo_pipeline_free(p);
 
   opt.reject_bad_offers = true;
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &m, &err), PROMO_OK);
   assert_non_null(m.rejected);
   assert_int_equal(m.n_rejected, 1);
   assert_int_equal(m.rejected[2], 1);
@@ -210,8 +213,8 @@ static void target_encoding_out_of_fold(void **state) {
   promo_matrix fit, again;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &fit, &err), PROMO_OK);
-  assert_int_equal(promo_pipeline_transform(p, t, NULL, NULL, &again, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &fit, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_transform(p, ROWS(t), NULL, &again, &err), PROMO_OK);
   size_t differ = 0;
   for (size_t i = 0; i < fit.n_rows * fit.n_columns; i++) differ += fit.X[i] != again.X[i];
   assert_true(differ > 0);
@@ -234,7 +237,7 @@ static void pca_columns_projected(void **state) {
   promo_matrix m;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &m, &err), PROMO_OK);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &m, &err), PROMO_OK);
   assert_int_equal(m.n_columns, 2);
   assert_string_equal(promo_pipeline_output_name(p, 0), "pca_1");
   assert_string_equal(promo_pipeline_output_name(p, 1), "pca_2");
@@ -259,7 +262,7 @@ static void unknown_transform_is_usage_error(void **state) {
   promo_matrix m;
   promo_error err;
   promo_error_clear(&err);
-  assert_int_equal(promo_pipeline_fit_transform(t, NULL, &opt, NULL, &p, &m, &err), PROMO_ERR_USAGE);
+  assert_int_equal(promo_pipeline_fit_transform(ROWS(t), &opt, NULL, &p, &m, &err), PROMO_ERR_USAGE);
   assert_non_null(strstr(err.message, "squash"));
   promo_table_free(t);
 }

@@ -860,14 +860,23 @@ typedef struct promo_matrix {
 /* Free the matrix's arrays and zero it. */
 void promo_matrix_clear(promo_matrix *m);
 
-/* Fit the pipeline on every row of `table` and return the training matrix in *out_matrix.
- * events (may be NULL without window specs) is the behavior log the windows read.
+/* The tables a pipeline reads, with the paths that name them in error messages (either
+ * path may be NULL). events may be NULL when the pipeline has no window features. */
+typedef struct promo_pipeline_data {
+  const promo_table *rows;
+  const char *rows_path;
+  const promo_table *events;
+  const char *events_path;
+} promo_pipeline_data;
+
+/* Fit the pipeline on every row of data->rows and return the training matrix in
+ * *out_matrix. data->events is the behavior log the windows read.
  * Target encoders see out-of-fold statistics in the training matrix. Errors name the
  * column and rule involved: PROMO_ERR_USAGE for a rule or option that cannot apply (an
  * unknown column or transform, a target that is not a number), PROMO_ERR_DATA for values
  * a transform cannot take (a negative value for log1p, an unparsed offer with
  * reject_bad_offers false is not an error). */
-promo_status promo_pipeline_fit_transform(const promo_table *table, const promo_table *events,
+promo_status promo_pipeline_fit_transform(const promo_pipeline_data *data,
                                           const promo_pipeline_options *opt,
                                           const promo_context *ctx, promo_pipeline **out,
                                           promo_matrix *out_matrix, promo_error *err);
@@ -876,8 +885,8 @@ promo_status promo_pipeline_fit_transform(const promo_table *table, const promo_
  * was fitted on (found by name, extra columns are ignored); unseen categories go to the
  * encoders' "other" level. Errors: PROMO_ERR_DATA for a missing column or a column whose
  * type changed so that it cannot be read. */
-promo_status promo_pipeline_transform(const promo_pipeline *pipeline, const promo_table *table,
-                                      const promo_table *events, const promo_context *ctx,
+promo_status promo_pipeline_transform(const promo_pipeline *pipeline,
+                                      const promo_pipeline_data *data, const promo_context *ctx,
                                       promo_matrix *out_matrix, promo_error *err);
 
 void promo_pipeline_free(promo_pipeline *pipeline);

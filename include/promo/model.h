@@ -192,23 +192,44 @@ typedef struct promo_tensor {
   const float *data;      /* [dims[0] (x dims[1])] */
 } promo_tensor;
 
-/* Write tensors and metadata (string values) to path atomically. metadata is a JSON
- * object whose values are strings; "format" and "checksum" are added. */
+/* Write tensors and metadata to path atomically, tensors in the given order, as
+ * little-endian float32 whatever the host's byte order. metadata is a JSON object whose
+ * values are strings, or NULL; the writer sets "format" (PROMO_MODEL_FORMAT_VERSION) and
+ * "checksum" and replaces any values given for those two keys, so metadata read from
+ * another file can be passed back. Errors: PROMO_ERR_USAGE for a tensor with no name, a
+ * name that is not UTF-8, "__metadata__" or a repeated name, n_dims other than 1 or 2,
+ * NULL data with values, a non-string metadata value or an output path that is a folder;
+ * PROMO_ERR_IO or PROMO_ERR_NOMEM when writing fails, leaving any existing file as it
+ * was. */
 promo_status promo_model_file_write(const char *path, const promo_tensor *tensors,
                                     size_t n_tensors, const json_t *metadata, promo_error *err);
 
 /* A model file read into memory. */
 typedef struct promo_model_file promo_model_file;
 
-/* Read and check a model file: a truncated file, a header that is not JSON, a tensor
- * whose byte range falls outside the file, a non-float32 dtype, a checksum mismatch, a
- * file that is not a promo model (no "format" in the metadata) or a newer format version
- * each give PROMO_ERR_DATA (PROMO_ERR_UNSUPPORTED for a newer version) with a message that
- * says which and what to do. */
+/* Read and check a model file. PROMO_ERR_DATA, with a message that says which check
+ * failed and what to do, for: an empty or truncated file, a header length over 100 MB,
+ * a header that is not a JSON object (err->byte_offset points into it), a repeated key,
+ * a missing "__metadata__" or "format" (a safetensors file from another tool), a
+ * non-string metadata value, a dtype other than F32, a tensor of 0 or more than 2
+ * dimensions, a shape that does not match its byte range, byte ranges that overlap,
+ * leave gaps, end past the file or stop before its end, and a checksum mismatch.
+ * PROMO_ERR_UNSUPPORTED for a format newer than PROMO_MODEL_FORMAT_VERSION.
+ * PROMO_ERR_USAGE for a folder or a path that is not a regular file, PROMO_ERR_IO when
+ * the file cannot be opened or read. The path is in err->path.
+ * NOTE: the checksum covers the tensor bytes only. A damaged header fails the checks
+ * above, but an edit that keeps it valid (a changed metadata string) goes unnoticed. */
 promo_status promo_model_file_read(const char *path, promo_model_file **out, promo_error *err);
+
+/* Same over a buffer holding a whole model file; the buffer is copied, so the caller may
+ * free it afterwards. `name` labels errors and may be NULL. */
+promo_status promo_model_file_read_memory(const void *data, size_t size, const char *name,
+                                          promo_model_file **out, promo_error *err);
 void promo_model_file_free(promo_model_file *file);
 
-/* The metadata object (owned by the file) and the tensors (data owned by the file). */
+/* The metadata object, "format" and "checksum" included, and the tensors in header order
+ * (NULL for i out of range). Names, data and metadata are owned by the file and live until
+ * promo_model_file_free. */
 const json_t *promo_model_file_metadata(const promo_model_file *file);
 size_t promo_model_file_n_tensors(const promo_model_file *file);
 const promo_tensor *promo_model_file_tensor(const promo_model_file *file, size_t i);

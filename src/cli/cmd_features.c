@@ -75,11 +75,11 @@ static int parse_args(features_args *a, int argc, char **argv) {
       a->opt.target = v;
     } else if (VALUE("--id")) {
       long n = got < 0 ? -1 : split_list(a, v, a->id_names, MAX_ITEMS);
-      if (n < 0) return cli_usage_error("features", "%s", _("invalid --id"));
+      if (n < 0) return cli_usage_error("features", "%s", _("--id needs a list of at most 1024 columns"));
       a->n_ids = (size_t)n;
     } else if (VALUE("--ignore")) {
       long n = got < 0 ? -1 : split_list(a, v, a->ignore, MAX_ITEMS);
-      if (n < 0) return cli_usage_error("features", "%s", _("invalid --ignore"));
+      if (n < 0) return cli_usage_error("features", "%s", _("--ignore needs a list of at most 1024 columns"));
       a->opt.n_ignore = (size_t)n;
     } else if (VALUE("--transform")) {
       if (got < 0) return EXIT_USAGE;
@@ -115,7 +115,8 @@ static int parse_args(features_args *a, int argc, char **argv) {
     } else if (VALUE("--events")) {
       a->events_path = v;
     } else if (VALUE("--window")) {
-      if (got < 0 || a->opt.n_window_specs == MAX_ITEMS) return cli_usage_error("features", "%s", _("invalid --window"));
+      if (got < 0 || a->opt.n_window_specs == MAX_ITEMS)
+        return cli_usage_error("features", "%s", _("--window needs a spec, and at most 1024 of them"));
       a->windows[a->opt.n_window_specs++] = v;
       a->opt.window_specs = a->windows;
     } else if (VALUE("--event-time")) {
@@ -236,7 +237,18 @@ static promo_status write_rejects(const char *path, const promo_table *t, const 
 static void describe(const promo_pipeline *p, const promo_matrix *m) {
   printf(_("%zu rows, %zu feature columns\n"), m->n_rows, m->n_columns);
   for (size_t i = 0; i < promo_pipeline_n_decisions(p); i++) printf("  %s\n", promo_pipeline_decision(p, i));
-  printf("\n%-40s %-28s %10s %10s %10s %10s\n", _("column"), _("from"), _("mean"), _("std"), _("min"), _("max"));
+  const char *headers[] = {_("column"), _("from"), _("mean"), _("std"), _("min"), _("max")};
+  int widths[] = {40, 28, 10, 10, 10, 10};
+  putchar('\n');
+  for (int k = 0; k < 6; k++) {
+    /* Pad by display width, so Chinese headers line up with the numbers. */
+    int pad = widths[k] - cli_display_width(headers[k]);
+    if (k < 2)
+      printf("%s%*s ", headers[k], pad > 0 ? pad : 0, "");
+    else
+      printf("%*s%s ", pad > 0 ? pad : 0, "", headers[k]);
+  }
+  putchar('\n');
   for (size_t j = 0; j < m->n_columns; j++) {
     double sum = 0, sum_sq = 0, lo = INFINITY, hi = -INFINITY;
     for (size_t r = 0; r < m->n_rows; r++) {
@@ -319,10 +331,11 @@ static promo_status run(cli *app, features_args *a, promo_error *err) {
     id_columns[k] = (size_t)c;
   }
 
+  promo_pipeline_data data = {t, a->input, events, a->events_path};
   if (p == NULL) {
-    st = promo_pipeline_fit_transform(t, events, &a->opt, &app->ctx, &p, &m, err);
+    st = promo_pipeline_fit_transform(&data, &a->opt, &app->ctx, &p, &m, err);
   } else {
-    st = promo_pipeline_transform(p, t, events, &app->ctx, &m, err);
+    st = promo_pipeline_transform(p, &data, &app->ctx, &m, err);
   }
   if (st != PROMO_OK) {
     if (err->path[0] == '\0') promo_error_at(err, a->input, err->line, err->column);

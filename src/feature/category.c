@@ -301,7 +301,7 @@ static promo_status check_target(const promo_encoder *enc, const promo_table *ta
                                  promo_error *err) {
   if (target == NULL)
     return promo_error_set(err, PROMO_ERR_USAGE,
-                           _("target encoding of column \"%s\" needs a target column"),
+                           _("target encoding of column \"%s\" needs a target column; add --target COL"),
                            enc->column);
   for (size_t i = 0; i < n_rows; i++) {
     size_t r = encode_row(rows, i);

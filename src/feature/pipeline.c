@@ -198,7 +198,7 @@ static promo_status infer_choice(promo_pipeline *p, const promo_table *t, size_t
     return add_decision(p, t->n_columns, _("%s: skipped (%s)"), col->name, s.reason);
   choice->action = ACTION_ENCODER;
   choice->kind = s.kind;
-  return add_decision(p, t->n_columns, "%s: %s (%s)", col->name, promo_encoder_kind_name(s.kind),
+  return add_decision(p, t->n_columns, _("%s: %s (%s)"), col->name, promo_encoder_kind_name(s.kind),
                       s.reason);
 }
 
@@ -328,6 +328,13 @@ static promo_status fit_steps(promo_pipeline *p, const promo_table *t, const col
       if (o->column == NULL || (opt->price_column != NULL && o->price_column == NULL))
         st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
     } else if (ch->action == ACTION_PCA) {
+      promo_type type = t->columns[c].type;
+      if (type != PROMO_TYPE_INT && type != PROMO_TYPE_DECIMAL && type != PROMO_TYPE_BOOL) {
+        snprintf(err->column_name, sizeof err->column_name, "%s", name);
+        st = promo_error_set(err, PROMO_ERR_USAGE, _("column '%s' holds %s values; pca needs numeric columns"),
+                             name, promo_type_name(type));
+        break;
+      }
       promo_encoder_options eopt;
       promo_encoder_options_init(&eopt, PROMO_ENCODER_STANDARDIZE);
       st = promo_encoder_fit(t, c, NULL, t->n_rows, y, &eopt, ctx, &p->pca_scalers[p->n_pca_inputs], err);
@@ -445,9 +452,9 @@ static promo_status name_outputs(promo_pipeline *p) {
 }
 
 /* Compute the raw outputs of the time, offer and window steps into X. */
-static promo_status apply_derived(const promo_pipeline *p, const promo_table *t,
-                                  const promo_table *events, const promo_context *ctx,
-                                  promo_matrix *m, promo_error *err) {
+static promo_status apply_derived(const promo_pipeline *p, const promo_pipeline_data *data,
+                                  const promo_context *ctx, promo_matrix *m, promo_error *err) {
+  const promo_table *t = data->rows;
   size_t ld = p->n_outputs;
   size_t offset = p->derived_begin;
   for (size_t i = 0; i < p->n_times; i++) {
@@ -482,15 +489,15 @@ static promo_status apply_derived(const promo_pipeline *p, const promo_table *t,
     if (n_unparsed > 0)
       promo_log(ctx, PROMO_LOG_WARN, _("column '%s': %llu rows have promotion text that does not parse (%s)"),
                 p->offers[i].column, (unsigned long long)n_unparsed,
-                p->offers[i].reject ? _("rows rejected") : _("flagged in the _unknown column"));
+                p->offers[i].reject ? _("rows rejected") : _("flagged in the column ending in _unknown"));
     offset += offer_step_n_outputs(&p->offers[i]);
   }
   if (p->window != NULL) {
-    if (events == NULL)
+    if (data->events == NULL)
       return promo_error_set(err, PROMO_ERR_USAGE, "%s",
                              _("window features need an events table; give the behavior log"));
-    promo_status st = promo_window_compute(p->window, events, NULL, t, NULL, ctx, m->X + offset, ld,
-                                           NULL, err);
+    promo_status st = promo_window_compute(p->window, data->events, data->events_path, t,
+                                           data->rows_path, ctx, m->X + offset, ld, NULL, err);
     if (st != PROMO_OK) return st;
   }
   return PROMO_OK;
@@ -587,10 +594,11 @@ static promo_status fit_encoders(promo_pipeline *p, const promo_table *t, const 
   return st;
 }
 
-promo_status promo_pipeline_fit_transform(const promo_table *t, const promo_table *events,
+promo_status promo_pipeline_fit_transform(const promo_pipeline_data *data,
                                           const promo_pipeline_options *opt,
                                           const promo_context *ctx, promo_pipeline **out,
                                           promo_matrix *m, promo_error *err) {
+  const promo_table *t = data->rows;
   *out = NULL;
   memset(m, 0, sizeof *m);
   promo_pipeline *p = calloc(1, sizeof *p);
@@ -629,7 +637,7 @@ promo_status promo_pipeline_fit_transform(const promo_table *t, const promo_tabl
   p->encoders = NULL;
   if ((st = fit_encoders(p, t, choices, y, ctx, m, err)) != PROMO_OK) goto done;
 
-  if ((st = apply_derived(p, t, events, ctx, m, err)) != PROMO_OK) goto done;
+  if ((st = apply_derived(p, data, ctx, m, err)) != PROMO_OK) goto done;
   fit_derived_scaling(p, m);
   scale_derived(p, m);
   if (p->pca != NULL)
@@ -650,16 +658,16 @@ done:
   return PROMO_OK;
 }
 
-promo_status promo_pipeline_transform(const promo_pipeline *p, const promo_table *t,
-                                      const promo_table *events, const promo_context *ctx,
-                                      promo_matrix *m, promo_error *err) {
+promo_status promo_pipeline_transform(const promo_pipeline *p, const promo_pipeline_data *data,
+                                      const promo_context *ctx, promo_matrix *m, promo_error *err) {
+  const promo_table *t = data->rows;
   promo_status st = alloc_matrix(m, t->n_rows, p->n_outputs, any_rejecting_offer(p), err);
   if (st != PROMO_OK) return st;
   float *block = NULL;
   if (p->n_encoders > 0)
     st = promo_encoder_transform_all((const promo_encoder *const *)p->encoders, p->n_encoders, t,
                                      NULL, t->n_rows, m->X, m->n_columns, 0, ctx, NULL, err);
-  if (st == PROMO_OK) st = apply_derived(p, t, events, ctx, m, err);
+  if (st == PROMO_OK) st = apply_derived(p, data, ctx, m, err);
   if (st == PROMO_OK) scale_derived(p, m);
   if (st == PROMO_OK && p->pca != NULL) {
     size_t width = pca_width(p);

@@ -103,25 +103,21 @@ static void suggest_categorical(const promo_encoder_suggest_options *opt, bool i
   if (out->n_distinct <= opt->max_one_hot_levels) {
     out->kind = PROMO_ENCODER_ONE_HOT;
     snprintf(out->reason, sizeof out->reason,
-             is_identifier ? _("integer identifier with %llu distinct values, at most %zu: "
-                               "one-hot")
-                           : _("categorical with %llu levels, at most %zu: one-hot"),
+             is_identifier ? _("integer identifier with %llu distinct values, at most %zu")
+                           : _("categorical with %llu levels, at most %zu"),
              n, opt->max_one_hot_levels);
     return;
   }
   out->kind = opt->prefer_index ? PROMO_ENCODER_INDEX : PROMO_ENCODER_FREQUENCY;
   if (opt->prefer_index)
     snprintf(out->reason, sizeof out->reason,
-             is_identifier ? _("integer identifier with %llu distinct values, more than "
-                               "%zu: embedding index")
-                           : _("categorical with %llu levels, more than %zu: embedding "
-                               "index"),
+             is_identifier ? _("integer identifier with %llu distinct values, more than %zu")
+                           : _("categorical with %llu levels, more than %zu"),
              n, opt->max_one_hot_levels);
   else
     snprintf(out->reason, sizeof out->reason,
-             is_identifier ? _("integer identifier with %llu distinct values, more than "
-                               "%zu: frequency")
-                           : _("categorical with %llu levels, more than %zu: frequency"),
+             is_identifier ? _("integer identifier with %llu distinct values, more than %zu")
+                           : _("categorical with %llu levels, more than %zu"),
              n, opt->max_one_hot_levels);
 }
 
@@ -157,18 +153,18 @@ promo_status promo_encoder_suggest(const promo_table *table, size_t column, cons
 
   unsigned long long n = (unsigned long long)out->n_distinct;
   if (type == PROMO_TYPE_TEXT)
-    snprintf(out->reason, sizeof out->reason, _("free text with %llu distinct values: skipped"), n);
+    snprintf(out->reason, sizeof out->reason, _("free text with %llu distinct values"), n);
   else if (out->n_distinct == 0)
-    snprintf(out->reason, sizeof out->reason, "%s", _("no values: skipped"));
+    snprintf(out->reason, sizeof out->reason, "%s", _("no values"));
   else if (out->n_distinct == 1)
-    snprintf(out->reason, sizeof out->reason, "%s", _("one distinct value: skipped"));
+    snprintf(out->reason, sizeof out->reason, "%s", _("one distinct value"));
   else if (type == PROMO_TYPE_CATEGORICAL)
     suggest_categorical(opt, false, out);
   else if (type == PROMO_TYPE_INT && name_suggests_id(col->name))
     suggest_categorical(opt, true, out);
   else {
     out->kind = PROMO_ENCODER_STANDARDIZE;
-    snprintf(out->reason, sizeof out->reason, _("numeric with %llu distinct values: standardize"),
+    snprintf(out->reason, sizeof out->reason, _("numeric with %llu distinct values"),
              n);
   }
   return PROMO_OK;

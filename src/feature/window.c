@@ -72,7 +72,7 @@ static promo_status find_column(const table_ref *ref, const char *name, bool is_
   if (is_row_key)
     return promo_error_set(err, PROMO_ERR_USAGE,
                            _("the rows table has no key column '%s'; if the rows name it "
-                             "differently, map it with a key rename"),
+                             "differently, map it with a key rename (--row-key EVENT_COL=ROW_COL)"),
                            name);
   return promo_error_set(err, PROMO_ERR_USAGE,
                          _("the rows table has no column '%s', which a window feature reads; "
@@ -622,8 +622,9 @@ static promo_status number_type_masks(compute_state *cs, type_value *values, siz
       promo_error_value(err, text, -1);
       if (err != NULL) snprintf(err->column_name, sizeof err->column_name, "%s", col->name);
       return promo_error_set(
-          err, PROMO_ERR_USAGE, _("event type '%s' is not a valid %s value, but column '%s' is %s"),
-          text, promo_type_name(col->type), col->name, promo_type_name(col->type));
+          err, PROMO_ERR_USAGE, _("event type '%s' is not a valid %s, the type of column '%s'; write it as the "
+                                   "column stores it"),
+          text, promo_type_name(col->type), col->name);
     }
   }
   size_t n_events = cs->events.table->n_rows;
