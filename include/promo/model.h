@@ -193,22 +193,21 @@ typedef struct promo_tensor {
 } promo_tensor;
 
 /* Write tensors and metadata to path atomically, tensors in the given order, as
- * little-endian float32 whatever the host's byte order. metadata is a JSON object whose
- * values are strings, or NULL; the writer sets "format" (PROMO_MODEL_FORMAT_VERSION) and
- * "checksum" and replaces any values given for those two keys, so metadata read from
- * another file can be passed back. Errors: PROMO_ERR_USAGE for a tensor with no name, a
- * name that is not UTF-8, "__metadata__" or a repeated name, n_dims other than 1 or 2,
- * NULL data with values, a non-string metadata value or an output path that is a folder;
- * PROMO_ERR_IO or PROMO_ERR_NOMEM when writing fails, leaving any existing file as it
- * was. */
+ * little-endian float32 whatever the host's byte order. metadata is NULL or a JSON object
+ * whose values are strings. The writer sets "format" (PROMO_MODEL_FORMAT_VERSION) and
+ * "checksum", replacing any values given for them, so metadata read from another file can
+ * be passed back. PROMO_ERR_USAGE: a tensor without a name, with a name that is not UTF-8,
+ * is "__metadata__" or repeats another, with n_dims other than 1 or 2, or with values but
+ * NULL data; a non-string metadata value; an output path that is a folder. PROMO_ERR_IO
+ * or PROMO_ERR_NOMEM: writing failed, and any existing file is left as it was. */
 promo_status promo_model_file_write(const char *path, const promo_tensor *tensors,
                                     size_t n_tensors, const json_t *metadata, promo_error *err);
 
 /* A model file read into memory. */
 typedef struct promo_model_file promo_model_file;
 
-/* Read and check a model file. PROMO_ERR_DATA, with a message that says which check
- * failed and what to do, for: an empty or truncated file, a header length over 100 MB,
+/* Read and check a model file. PROMO_ERR_DATA, with a message that names the failed
+ * check and what to do, for: an empty or truncated file, a header length over 100 MB,
  * a header that is not a JSON object (err->byte_offset points into it), a repeated key,
  * a missing "__metadata__" or "format" (a safetensors file from another tool), a
  * non-string metadata value, a dtype other than F32, a tensor of 0 or more than 2

@@ -100,7 +100,8 @@ static promo_status tensor_count(const promo_tensor *t, size_t index, size_t *n_
   return PROMO_OK;
 }
 
-/* Tell an invalid UTF-8 name from a failed allocation: jansson rejects both with NULL. */
+/* Check that a tensor name is valid UTF-8. jansson returns NULL both for invalid UTF-8 and
+ * for a failed allocation, so a second, unchecked copy tells the two apart. */
 static promo_status check_name_utf8(const char *name, promo_error *err) {
   json_t *probe = json_string(name);
   if (probe != NULL) {
@@ -223,6 +224,7 @@ static int emit_data(const promo_tensor *tensors, size_t n_tensors, const size_t
       size_t n = n_values[i] - done < CHUNK_FLOATS ? n_values[i] - done : CHUNK_FLOATS;
       floats_to_le(tensors[i].data + done, n, buf);
       if (hash != NULL) XXH3_64bits_update(hash, buf, n * FLOAT_BYTES);
+      errno = 0;
       if (fp != NULL && fwrite(buf, FLOAT_BYTES, n, fp) != n) return errno != 0 ? errno : EIO;
       done += n;
     }
@@ -298,7 +300,8 @@ promo_status promo_model_file_write(const char *path, const promo_tensor *tensor
     header_text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     if (header_text == NULL) st = out_of_memory(err);
   }
-  if (st == PROMO_OK && strlen(header_text) + 8 > MAX_HEADER_BYTES)
+  /* MAX_HEADER_BYTES is a multiple of 8, so padding cannot push a header past it. */
+  if (st == PROMO_OK && strlen(header_text) > MAX_HEADER_BYTES)
     st = promo_error_set(err, PROMO_ERR_UNSUPPORTED,
                          _("the model file header would be larger than %u bytes, which "
                            "safetensors readers reject; use fewer tensors or shorter metadata"),
@@ -379,14 +382,16 @@ static promo_status read_prefix(source *src, uint64_t *header_len, promo_error *
   return PROMO_OK;
 }
 
-/* Parse the header text; duplicate keys (a tensor named twice) are rejected. */
+/* Parse the header text, rejecting duplicate keys such as a tensor named twice. */
 static promo_status parse_header(const char *text, size_t len, json_t **root,
                                  promo_error *err) {
   json_error_t jerr;
   *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (*root == NULL) {
     if (json_error_code(&jerr) == json_error_out_of_memory) return out_of_memory(err);
-    if (err != NULL) err->byte_offset = (int64_t)PREFIX_BYTES + jerr.position;
+    /* jansson's position counts the bytes consumed, up to and including the offending one. */
+    if (err != NULL)
+      err->byte_offset = (int64_t)PREFIX_BYTES + (jerr.position > 0 ? jerr.position - 1 : 0);
     if (json_error_code(&jerr) == json_error_duplicate_key)
       return promo_error_set(err, PROMO_ERR_DATA,
                              _("the header names the same key twice (header line %d, column "
@@ -483,7 +488,7 @@ static promo_status check_metadata(const json_t *root, const json_t **metadata,
   return st;
 }
 
-/* The shape of one entry: 1 or 2 non-negative integers, and their byte count. */
+/* Read the shape of one entry (1 or 2 non-negative integers) and return its byte count. */
 static promo_status read_shape(const char *name, const json_t *shape, promo_tensor *t,
                                uint64_t *n_bytes, promo_error *err) {
   if (!json_is_array(shape))
@@ -514,7 +519,7 @@ static promo_status read_shape(const char *name, const json_t *shape, promo_tens
   return PROMO_OK;
 }
 
-/* The byte range of one entry: [begin, end] with 0 <= begin <= end. */
+/* Read the byte range of one entry: [begin, end] with 0 <= begin <= end. */
 static promo_status read_offsets(const char *name, const json_t *offsets, tensor_span *span,
                                  promo_error *err) {
   const json_t *b = json_array_get(offsets, 0), *e = json_array_get(offsets, 1);
@@ -533,7 +538,6 @@ static promo_status read_offsets(const char *name, const json_t *offsets, tensor
 static promo_status read_entry(const char *name, const json_t *entry, uint64_t data_len,
                                uint64_t data_start, promo_tensor *t, tensor_span *span,
                                promo_error *err) {
-  promo_error_value(err, name, -1);
   if (!json_is_object(entry))
     return promo_error_set(err, PROMO_ERR_DATA,
                            _("the header entry for tensor \"%s\" is not a JSON object; the "
@@ -546,7 +550,7 @@ static promo_status read_entry(const char *name, const json_t *entry, uint64_t d
     return promo_error_set(err, PROMO_ERR_DATA,
                            _("tensor \"%s\" has dtype %s; only float32 tensors (F32) are "
                              "supported"), name, dtype);
-  uint64_t n_bytes;
+  uint64_t n_bytes = 0;
   promo_status st = read_shape(name, json_object_get(entry, "shape"), t, &n_bytes, err);
   if (st == PROMO_OK) st = read_offsets(name, json_object_get(entry, "data_offsets"), span, err);
   if (st != PROMO_OK) return st;
@@ -566,8 +570,9 @@ static promo_status read_entry(const char *name, const json_t *entry, uint64_t d
   return PROMO_OK;
 }
 
-/* Check that the tensors cover the data section exactly once, with no gap or overlap
- * (the reference reader's rule too). spans are sorted here. */
+/* Check that the tensors cover the data section exactly once, with no gap, overlap or
+ * trailing byte, as the reference reader requires (Metadata::validate and read_metadata in
+ * safetensors/src/tensor.rs). Sorts spans by offset. */
 static promo_status check_coverage(const promo_model_file *file, tensor_span *spans,
                                    uint64_t data_len, promo_error *err) {
   qsort(spans, file->n_tensors, sizeof *spans, compare_spans);
@@ -601,7 +606,8 @@ static promo_status check_coverage(const promo_model_file *file, tensor_span *sp
 }
 
 /* Fill file->tensors (names and shapes, data still NULL) from the header and check every
- * byte range. On success *spans_out holds the ranges sorted by offset; the caller frees it. */
+ * byte range. On success *spans_out contains the ranges sorted by offset, and the caller
+ * frees it. */
 static promo_status read_tensors(promo_model_file *file, uint64_t data_len, uint64_t data_start,
                                  tensor_span **spans_out, promo_error *err) {
   *spans_out = NULL;
@@ -620,13 +626,13 @@ static promo_status read_tensors(promo_model_file *file, uint64_t data_len, uint
     size_t i = file->n_tensors;
     spans[i].index = i;
     st = read_entry(name, entry, data_len, data_start, &file->tensors[i], &spans[i], err);
-    if (st != PROMO_OK) break;
+    if (st != PROMO_OK) {
+      promo_error_value(err, name, -1);
+      break;
+    }
     file->n_tensors++;
   }
-  if (st == PROMO_OK) {
-    promo_error_value(err, "", 0);
-    st = check_coverage(file, spans, data_len, err);
-  }
+  if (st == PROMO_OK) st = check_coverage(file, spans, data_len, err);
   if (st != PROMO_OK) {
     free(spans);
     return st;
