@@ -146,9 +146,12 @@ bool promo_parse_bool(const char *s, size_t len, bool *out, bool *is_plain);
  * are not taken for dates. Plain: YYYY-MM-DD. */
 bool promo_parse_date(const char *s, size_t len, int32_t *days, bool *is_plain);
 /* 2024-11-11 10:00[:00[.fff]], 2024/11/11 10:00:00, ISO 8601 with 'T' and an optional 'Z'
- * or ±hh:mm, ±hhmm or ±hh offset (converted to UTC), a bare date in any form
- * promo_parse_date accepts (midnight), and Unix seconds (9 to 10 digits) -> seconds since
- * the epoch. Fractions of a second are dropped. Plain: YYYY-MM-DD HH:MM:SS. */
+ * or ±hh:mm, ±hhmm or ±hh offset, a bare date in any form promo_parse_date accepts
+ * (midnight), and Unix seconds (9 to 10 digits) -> seconds since the epoch of the local
+ * time as written. An offset is validated but not applied, so calendar features see the
+ * shop's own day and hour (2024-11-11T01:00:00+08:00 is 01:00 on 11 November); Unix
+ * seconds are taken as UTC. Fractions of a second are dropped.
+ * Plain: YYYY-MM-DD HH:MM:SS. */
 bool promo_parse_datetime(const char *s, size_t len, int64_t *seconds, bool *is_plain);
 /* Unix seconds only: an integer between 1e8 and 4e9 (1973 to 2096). */
 bool promo_parse_unix_seconds(const char *s, size_t len, int64_t *seconds);

@@ -646,7 +646,11 @@ bool promo_parse_datetime(const char *s, size_t len, int64_t *seconds, bool *is_
       time_plain = false;
     }
   }
-  *seconds = (int64_t)days * 86400 + time_of_day - offset;
+  /* The offset is validated but not applied: promo keeps the local time as written, so
+   * 2024-11-11T01:00:00+08:00 stays 01:00 on 11 November for calendar features and
+   * compares with offset-free times in the same export. */
+  (void)offset;
+  *seconds = (int64_t)days * 86400 + time_of_day;
   if (is_plain != NULL) *is_plain = plain && date_plain && time_plain;
   return true;
 }

@@ -148,6 +148,8 @@ static bool parse_transform(const char *text, column_choice *choice) {
   if (strcmp(text, "offer") == 0) choice->action = ACTION_OFFER;
   else if (strcmp(text, "pca") == 0) choice->action = ACTION_PCA;
   else if (strcmp(text, "time") == 0) choice->action = ACTION_TIME;
+  /* In --transform lists the spec's keywords are joined with '+' (time:dow+hour), since
+   * commas separate the list; promo_timefeat_parse_spec reads both separators. */
   else if (strncmp(text, "time:", 5) == 0) {
     choice->action = ACTION_TIME;
     choice->time_spec = text + 5;
@@ -261,7 +263,7 @@ static promo_status read_target(const promo_table *t, const char *target, double
   }
   const promo_column *col = &t->columns[c];
   if (!promo_type_is_numeric(col->type))
-    return promo_error_set(err, PROMO_ERR_USAGE,
+    return promo_error_set(err, PROMO_ERR_DATA,
                            _("target column '%s' holds %s values; it must be a number or 0/1"),
                            target, promo_type_name(col->type));
   double *y = malloc((t->n_rows > 0 ? t->n_rows : 1) * sizeof *y);

@@ -89,10 +89,12 @@ static void offer_values(const offer_step *step, const promo_offer *offer, bool 
   out[4] = (float)hours;
   out[13] = coupon ? 1.0f : 0.0f;
   if (step->price_column != NULL) {
-    double rate = NAN;
+    /* Without a usable price the condition-met share paid stands in, which is exact for
+     * percent-off and multi-buy offers. */
+    double rate = 1.0 - out[0];
     if (price > 0 && isfinite(price) &&
         promo_offer_effective_rate(offer, price, 1, &rate, NULL) != PROMO_OK)
-      rate = NAN;
+      rate = 1.0 - out[0];
     out[N_OFFER_FIXED_OUTPUTS] = (float)rate;
   }
 }

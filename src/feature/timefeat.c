@@ -172,8 +172,8 @@ promo_status promo_timefeat_parse_spec(const char *spec, promo_timefeat_options 
   int32_t window = opt->window_days;
   const char *p = spec;
   for (;;) {
-    const char *end = strchr(p, ',');
-    if (end == NULL) end = p + strlen(p);
+    /* Keywords are separated by ',' or '+' (the form that fits in a --transform list). */
+    const char *end = p + strcspn(p, ",+");
     const char *first = p, *last = end;
     while (first < last && is_space(*first)) first++;
     while (last > first && is_space(last[-1])) last--;

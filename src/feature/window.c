@@ -28,9 +28,16 @@ static bool is_integer_type(promo_type type) {
          type == PROMO_TYPE_DATETIME;
 }
 
-/* Seconds since the epoch of cell i of a DATE or DATETIME column. */
+/* Seconds since the epoch of cell i of a DATE or DATETIME column; a row's date is the
+ * start of its day. */
 static int64_t cell_seconds(const promo_column *col, size_t i) {
   return col->type == PROMO_TYPE_DATE ? col->ints[i] * 86400 : col->ints[i];
+}
+
+/* Time of event i: an event known only by its date may have happened at any time that
+ * day, so it counts at the day's last second and no row earlier that day sees it. */
+static int64_t event_seconds(const promo_column *col, size_t i) {
+  return col->type == PROMO_TYPE_DATE ? col->ints[i] * 86400 + 86399 : col->ints[i];
 }
 
 static void *alloc_array(size_t n, size_t size) {
@@ -906,7 +913,7 @@ static promo_status build_event_run(compute_state *cs, const key_group *g, uint8
       is_needed = ids[k] != NO_KEY && need[k][ids[k]];
     }
     if (!is_needed) continue;
-    u.t[n] = (uint64_t)(cell_seconds(cs->ev_time, i) - cs->t0);
+    u.t[n] = (uint64_t)(event_seconds(cs->ev_time, i) - cs->t0);
     u.k1[n] = ids[0];
     if (n_keys > 1) u.k2[n] = ids[1];
     u.index[n] = (uint32_t)i;
@@ -1167,8 +1174,8 @@ static promo_status compute_group(compute_state *cs, key_group *g, float *out, s
 static int64_t earliest_time(const compute_state *cs) {
   int64_t t0 = INT64_MAX;
   for (size_t i = 0; i < cs->events.table->n_rows; i++)
-    if (!cs->ev_time->is_missing[i] && cell_seconds(cs->ev_time, i) < t0)
-      t0 = cell_seconds(cs->ev_time, i);
+    if (!cs->ev_time->is_missing[i] && event_seconds(cs->ev_time, i) < t0)
+      t0 = event_seconds(cs->ev_time, i);
   for (size_t r = 0; r < cs->rows.table->n_rows; r++)
     if (!cs->row_time->is_missing[r] && cell_seconds(cs->row_time, r) < t0)
       t0 = cell_seconds(cs->row_time, r);
