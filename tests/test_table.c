@@ -452,7 +452,7 @@ static void writer_cells_with_kept_text(void **state) {
   char *data = write_table(table, &size);
   const char *expected =
       "42,12.50,2024-11-11,2024-11-11 10:00:00,true,Beijing,note\n"
-      "7,8.8,2024-11-11,2024-11-11 10:00:00,true,\"Xi'an, Shaanxi\",\"say \"\"hi\"\"\"\n"
+      "7,8.8,2024-11-11,2024-11-11 18:00:00,true,\"Xi'an, Shaanxi\",\"say \"\"hi\"\"\"\n"
       ",1000,2024-11-11,2024-11-11 10:00:00,false,,\n"
       ",0.125,,,,\" padded\",n\n";
   assert_int_equal(size, strlen(expected));

@@ -21,7 +21,8 @@ extern "C" {
 typedef enum promo_task {
   PROMO_TASK_BINARY = 0,  /* sigmoid output, binary cross-entropy from logits */
   PROMO_TASK_REGRESSION,  /* identity output, mean squared error */
-  PROMO_TASK_POISSON      /* exp output (log link), Poisson negative log-likelihood */
+  PROMO_TASK_POISSON      /* exp output (log link), Poisson negative log-likelihood
+                             exp(z) - y z without the log(y!) constant */
 } promo_task;
 
 typedef enum promo_activation {
@@ -32,20 +33,27 @@ typedef enum promo_activation {
 } promo_activation;
 
 typedef enum promo_optimizer {
-  PROMO_OPT_ADAM = 0,
+  PROMO_OPT_ADAM = 0,     /* PyTorch's Adam: weight decay added to the gradient (L2) */
   PROMO_OPT_ADAMW,        /* decoupled weight decay (Loshchilov and Hutter 2019) */
-  PROMO_OPT_SGD           /* with momentum */
+  PROMO_OPT_SGD           /* with momentum (dampening 0, as PyTorch) */
 } promo_optimizer;
 
+/* Learning-rate schedules. Each starts with a linear warm-up from lr / warmup_steps to lr
+ * over the first warmup_steps optimizer steps (0 = none). */
 typedef enum promo_schedule {
   PROMO_SCHEDULE_CONSTANT = 0,
   PROMO_SCHEDULE_STEP,    /* lr *= step_gamma every step_epochs epochs */
-  PROMO_SCHEDULE_COSINE   /* linear warm-up for warmup_steps, then cosine to 0 */
+  PROMO_SCHEDULE_COSINE   /* after the warm-up, half a cosine from lr to 0 over the rest of
+                             the fit's steps */
 } promo_schedule;
 
+/* Weight initialization. Biases and layer-norm shifts start at 0, layer-norm gains at 1 and
+ * embedding tables uniform in [-0.05, 0.05]. */
 typedef enum promo_init {
-  PROMO_INIT_HE = 0,      /* He uniform for ReLU layers, Xavier for the output layer */
-  PROMO_INIT_XAVIER       /* Xavier (Glorot) uniform everywhere */
+  PROMO_INIT_HE = 0,      /* He uniform, bound sqrt(6 / fan_in), for ReLU and GELU hidden
+                             layers; Xavier for tanh and sigmoid layers and the output */
+  PROMO_INIT_XAVIER       /* Xavier (Glorot) uniform, bound sqrt(6 / (fan_in + fan_out)),
+                             everywhere */
 } promo_init;
 
 #define PROMO_NN_MAX_HIDDEN 8
@@ -53,7 +61,9 @@ typedef enum promo_init {
 
 /* An input column that holds a category index (0 .. n_levels, 0 for unseen) from the
  * feature pipeline's index encoder; it feeds an embedding of `dim` floats instead of being
- * used as a number. */
+ * used as a number. The first layer sees the numeric columns in input order, then each
+ * embedding's dim values in option order. An index that is not a whole number from 0 to
+ * n_levels is PROMO_ERR_DATA wherever rows go in. */
 typedef struct promo_nn_embedding {
   size_t input_column;
   size_t n_levels;        /* largest index; the table has n_levels + 1 rows */
@@ -62,11 +72,13 @@ typedef struct promo_nn_embedding {
 
 typedef struct promo_nn_options {
   promo_task task;
-  size_t n_hidden;                          /* hidden layers, default 2 */
+  size_t n_hidden;                          /* hidden layers, default 2; 0 gives a linear
+                                               model */
   size_t hidden[PROMO_NN_MAX_HIDDEN];       /* units per hidden layer, default 128, 64 */
   promo_activation activation;              /* default ReLU */
   float dropout;                            /* after each hidden activation, default 0 */
-  bool layer_norm;                          /* before each hidden activation, default off */
+  bool layer_norm;                          /* before each hidden activation, default off;
+                                               eps 1e-5 as PyTorch */
   size_t n_embeddings;
   promo_nn_embedding embeddings[PROMO_NN_MAX_EMBEDDINGS];
   promo_init init;
@@ -75,20 +87,25 @@ typedef struct promo_nn_options {
   double learning_rate;                     /* default 0.001 */
   double beta1, beta2, epsilon;             /* Adam: 0.9, 0.999, 1e-7 (Keras) */
   double momentum;                          /* SGD: 0.9 */
-  double weight_decay;                      /* L2 for SGD and Adam, decoupled for AdamW */
+  double weight_decay;                      /* L2 for SGD and Adam, decoupled for AdamW;
+                                               on weight matrices and embedding tables,
+                                               not on biases or layer-norm parameters */
   promo_schedule schedule;
-  size_t step_epochs;
-  double step_gamma;
-  size_t warmup_steps;
-  double clip_norm;                         /* global gradient-norm clip, 0 = off */
+  size_t step_epochs;                       /* default 1 */
+  double step_gamma;                        /* default 0.5 */
+  size_t warmup_steps;                      /* default 0 */
+  double clip_norm;                         /* global gradient-norm clip, 0 = off; scales
+                                               by clip_norm / (norm + 1e-6) as PyTorch */
 
   size_t batch_size;                        /* default 32 */
   size_t epochs;                            /* default 10 */
   double pos_weight;                        /* binary: weight of positive rows, default 1 */
   size_t patience;                          /* early stop after this many epochs without a
-                                               better validation loss; 0 = never */
-  bool restore_best;                        /* keep the weights of the best epoch */
-  uint64_t seed;                            /* weights, dropout and shuffling */
+                                               better validation loss; 0 = never; needs
+                                               validation rows */
+  bool restore_best;                        /* keep the weights of the best epoch, default
+                                               true; needs validation rows */
+  uint64_t seed;                            /* weights, dropout and shuffling, default 42 */
 } promo_nn_options;
 
 /* The reference model: Dense(128, ReLU), Dense(64, ReLU), Dense(1) with the task's output,
@@ -99,8 +116,11 @@ void promo_nn_options_init(promo_nn_options *opt);
 typedef struct promo_nn promo_nn;
 
 /* Build a network for n_inputs input columns with freshly initialized weights (from
- * opt->seed). Errors: PROMO_ERR_USAGE for an invalid option (zero units, an embedding
- * column out of range, dropout outside [0, 1)), PROMO_ERR_NOMEM. */
+ * opt->seed). PROMO_ERR_USAGE for an invalid option, such as zero units, more than
+ * PROMO_NN_MAX_HIDDEN layers, an embedding column out of range or used twice, dropout
+ * outside [0, 1) or an unknown enum value. A learning rate, beta, epsilon, batch size,
+ * epoch count or pos_weight out of range is PROMO_ERR_USAGE too. PROMO_ERR_NOMEM when out
+ * of memory. */
 promo_status promo_nn_create(size_t n_inputs, const promo_nn_options *opt, promo_nn **out,
                              promo_error *err);
 void promo_nn_free(promo_nn *nn);
@@ -110,33 +130,54 @@ typedef struct promo_nn_epoch {
   double train_loss;
   double valid_loss;      /* NAN without validation rows */
   double valid_metric;    /* binary: AUC; regression and poisson: RMSE; NAN without rows */
-  double rows_per_s;      /* training rows per second of this epoch */
-  double learning_rate;   /* at the end of the epoch */
+  double rows_per_s;      /* training rows per second of this epoch, validation excluded */
+  double learning_rate;   /* of the epoch's last step */
 } promo_nn_epoch;
 
 typedef struct promo_nn_history {
-  size_t n_epochs;
+  size_t n_epochs;        /* completed epochs */
   promo_nn_epoch *epochs; /* [n_epochs], owned; free with promo_nn_history_clear */
-  size_t best_epoch;      /* 0-based epoch with the lowest validation loss */
+  size_t best_epoch;      /* 0-based epoch with the lowest validation loss; the last epoch
+                             without validation rows */
   bool stopped_early;
 } promo_nn_history;
 
 void promo_nn_history_clear(promo_nn_history *history);
 
 /* Train on X [n_rows x n_inputs] (row-major float32) and y [n_rows], validating on Xv, yv
- * (may be NULL with n_valid 0) after each epoch. Mini-batches are shuffled with the seed;
- * the same seed and ctx->n_threads give bit-identical weights. Progress goes to
- * ctx->progress with stage "train" and rows as units; per-epoch lines to the log.
- * Errors: PROMO_ERR_DATA when the loss becomes NaN or infinite (the message names the
- * epoch and batch), or y holds values the task cannot take (binary: not 0 or 1; poisson:
- * negative); PROMO_ERR_CANCELLED. The history is filled even on those errors. */
+ * (may be NULL with n_valid 0) after each epoch. Mini-batches are shuffled with the seed,
+ * and the last partial batch is trained too.
+ *
+ * Each batch is cut into one shard per thread of ctx->n_threads (0: OpenMP's default),
+ * but into no shard under 16 rows, and the shards' gradients are summed in a fixed order.
+ * The shards run on their own threads (BLAS on one thread each) or one after another,
+ * whichever measures faster, and both give the same bits. So the same seed and
+ * ctx->n_threads give bit-identical weights. Another thread count changes the order of
+ * the sums, and with dropout the masks, so the weights differ slightly. Validation runs
+ * in blocks across the threads. OpenBLAS's process-wide thread count is 1 during the call
+ * and restored after it.
+ *
+ * Progress goes to ctx->progress with stage "train" and rows as units. One line per epoch
+ * goes to the log at info level ("epoch=3 train_loss=... valid_loss=... valid_auc=...
+ * lr=... rows_per_s=..."). With restore_best, the weights of the best validated epoch are
+ * put back at the end, also after an error.
+ *
+ * Errors: PROMO_ERR_USAGE without rows; PROMO_ERR_DATA when an input is NaN or infinite,
+ * an embedding index is invalid, y contains values the task cannot take (binary: not 0 or 1;
+ * poisson: negative; any task: not finite), or the loss becomes NaN or infinite (the
+ * message names the epoch and batch, and that batch's update is not applied);
+ * PROMO_ERR_CANCELLED between batches; PROMO_ERR_NOMEM. The history holds the epochs
+ * completed before an error. */
 promo_status promo_nn_fit(promo_nn *nn, const float *X, const float *y, size_t n_rows,
                           const float *Xv, const float *yv, size_t n_valid,
                           const promo_context *ctx, promo_nn_history *history,
                           promo_error *err);
 
 /* Predict [n_rows] outputs: probabilities (binary), values (regression) or expected counts
- * (poisson). Allocates its own workspace; runs in blocks of rows across ctx->n_threads. */
+ * (poisson). Allocates its own workspace; runs in blocks of 512 rows across
+ * ctx->n_threads, with OpenBLAS's process-wide thread count at 1 until it returns. A NaN
+ * or infinite input gives a NaN or infinite output for its row; an invalid embedding
+ * index is PROMO_ERR_DATA; PROMO_ERR_CANCELLED between blocks. */
 promo_status promo_nn_predict(const promo_nn *nn, const float *X, size_t n_rows, float *out,
                               const promo_context *ctx, promo_error *err);
 
@@ -149,26 +190,40 @@ const promo_nn_options *promo_nn_get_options(const promo_nn *nn);
 size_t promo_nn_n_params(const promo_nn *nn);
 float *promo_nn_params(promo_nn *nn);
 
-/* Named parameter tensors, in a fixed order ("dense0.weight" [out x in], "dense0.bias"
- * [out], "embed0.weight", "norm0.weight", ...). Shapes as PyTorch's nn.Linear stores them. */
+/* Named parameter tensors in a fixed order: "embed<k>.weight" [n_levels + 1 x dim] for
+ * each embedding, then for each layer l (the output layer is l = n_hidden)
+ * "dense<l>.weight" [out x in], "dense<l>.bias" [out] and, with layer_norm on hidden
+ * layers, "norm<l>.weight" and "norm<l>.bias" [out]. Shapes as PyTorch's nn.Linear,
+ * nn.LayerNorm and nn.Embedding store them. i out of range gives NULL. */
 size_t promo_nn_n_tensors(const promo_nn *nn);
 const char *promo_nn_tensor_name(const promo_nn *nn, size_t i);
-/* Shape (n_dims <= 2) and the offset of the tensor in the parameter slab, in floats. */
+/* Shape (n_dims 1 or 2; dims[1] is 0 for one dimension) and the offset of the tensor in
+ * the parameter slab, in floats. Offsets do not follow the tensor order: weight matrices
+ * and embedding tables come first in the slab. */
 void promo_nn_tensor_shape(const promo_nn *nn, size_t i, size_t *n_dims, size_t dims[2],
                            size_t *offset);
 
 /* Mean loss over X, y and its gradient with respect to every parameter (grad has
- * promo_nn_n_params floats), in evaluation mode (no dropout). For gradient checks and
- * parity tests. */
+ * promo_nn_n_params floats, all overwritten), in evaluation mode (no dropout), on the
+ * calling thread. Parameters and optimizer state stay as they are. For gradient checks
+ * and parity tests. */
 promo_status promo_nn_loss_grad(promo_nn *nn, const float *X, const float *y, size_t n_rows,
                                 double *loss, float *grad, promo_error *err);
 
-/* One optimizer step on one batch, exactly as promo_nn_fit takes it (dropout in training
- * mode, the schedule's current learning rate); returns the batch's mean loss. */
+/* One optimizer step on one batch on the calling thread, as promo_nn_fit takes it with one
+ * thread: dropout in training mode and the schedule's current learning rate. The cosine
+ * schedule spans the latest fit and stays at lr before any fit. Returns the batch's mean
+ * loss. A NaN or infinite loss is PROMO_ERR_DATA and leaves the parameters unchanged. */
 promo_status promo_nn_train_step(promo_nn *nn, const float *X, const float *y, size_t n_rows,
                                  double *loss, promo_error *err);
 
-/* Architecture and training options as JSON, for the model file's metadata. */
+/* Architecture and training options as JSON, for the model file's metadata: an object
+ * with "type": "mlp", "version" and one key per option (enums as lowercase names, the
+ * seed as a string above INT64_MAX). from_json starts from promo_nn_options_init, so
+ * missing keys keep their defaults. Errors: PROMO_ERR_DATA for an unknown key or a value
+ * of the wrong type (err->column_name names the key) and for a value out of range;
+ * PROMO_ERR_UNSUPPORTED for a newer version. to_json returns PROMO_ERR_NOMEM when out of
+ * memory. */
 promo_status promo_nn_options_to_json(const promo_nn_options *opt, json_t **out);
 promo_status promo_nn_options_from_json(const json_t *json, promo_nn_options *opt,
                                         promo_error *err);

@@ -11,8 +11,8 @@
 #include "core/intl.h"
 #include "model/nn/nn_internal.h"
 
-/* Embedding tables start uniform in [-EMBED_INIT_BOUND, EMBED_INIT_BOUND], as Keras'
- * Embedding layer does by default. */
+/* Embedding tables start uniform in [-EMBED_INIT_BOUND, EMBED_INIT_BOUND], the range of
+ * the "uniform" initializer that Keras' Embedding layer uses by default. */
 #define EMBED_INIT_BOUND 0.05
 
 /* Random streams drawn from one seed. */
@@ -154,6 +154,7 @@ static promo_status check_training(const promo_nn_options *opt, promo_error *err
   if (!(opt->epsilon > 0.0) || !isfinite(opt->epsilon))
     return promo_error_set(err, PROMO_ERR_USAGE, _("epsilon %g must be positive"),
                            opt->epsilon);
+
   if (!(opt->weight_decay >= 0.0) || !isfinite(opt->weight_decay))
     return promo_error_set(err, PROMO_ERR_USAGE,
                            _("weight decay %g must be zero or positive"), opt->weight_decay);
@@ -165,6 +166,7 @@ static promo_status check_training(const promo_nn_options *opt, promo_error *err
                            _("step schedule needs step_epochs >= 1 and step_gamma > 0, got "
                              "%zu and %g"),
                            opt->step_epochs, opt->step_gamma);
+
   if (!(opt->clip_norm >= 0.0) || !isfinite(opt->clip_norm))
     return promo_error_set(err, PROMO_ERR_USAGE,
                            _("clip norm %g must be zero (off) or positive"), opt->clip_norm);
@@ -229,7 +231,7 @@ static bool lay_out_parameters(promo_nn *nn) {
   }
   nn->n_params = offset;
 
-  char name[32];
+  char name[48];
   for (size_t k = 0; k < opt->n_embeddings; k++) {
     snprintf(name, sizeof name, "embed%zu.weight", k);
     add_tensor(nn, name, nn->embeddings[k].n_levels + 1, nn->embeddings[k].dim,

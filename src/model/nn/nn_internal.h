@@ -49,7 +49,7 @@ typedef struct nn_embedding {
 } nn_embedding;
 
 typedef struct nn_tensor {
-  char name[32];
+  char name[48];
   size_t n_dims;
   size_t dims[2];
   size_t offset;
@@ -107,12 +107,12 @@ struct promo_nn {
 
   uint64_t step;                 /* optimizer steps taken */
   size_t epoch;                  /* 0-based epoch the schedule is in */
-  uint64_t total_steps;          /* steps of the current fit for the cosine schedule;
-                                    0 outside fit */
+  uint64_t total_steps;          /* last step of the latest fit, for the cosine
+                                    schedule; 0 before the first fit */
   double learning_rate;          /* of the last step */
   nn_rng dropout_rng;
   nn_rng shuffle_rng;
-  nn_workspace train_ws;         /* grown by train_step and loss_grad, sized by fit */
+  nn_workspace train_ws;         /* grown by train_step and loss_grad */
 };
 
 /* A batch of rows to run: rows[i] of X (or rows first .. first + n_rows - 1 when rows is
@@ -135,17 +135,21 @@ promo_status nn_workspace_reserve(nn_workspace *ws, const promo_nn *nn, size_t n
 
 /* ---- passes (layers.c) ---- */
 
-/* Run the network on a batch; the logits land in ws->pre[n_layers - 1]. Dropout applies
- * when `dropout` is set (needs a training workspace). */
-void nn_forward(promo_nn *nn, nn_workspace *ws, const nn_batch *batch, bool dropout);
-/* Mean loss of n_rows logits against labels, summed in double. When grad is not NULL it
- * also receives d(mean loss)/d(logit) [n_rows]. */
-double nn_loss(const promo_nn *nn, const float *logits, const float *y, size_t n_rows,
-               float *grad);
-/* Fill nn->grads with the gradient of the mean loss of the last forward pass on a
- * training workspace, whose logit gradient nn_loss left in ws->delta[0]. Every gradient
- * is overwritten. */
-void nn_backward(promo_nn *nn, nn_workspace *ws, size_t n_rows, bool dropout);
+/* Run the network on a batch; the logits land in ws->pre[n_layers - 1]. Dropout draws
+ * from dropout_rng, which is NULL for no dropout (and must be NULL on an inference
+ * workspace). */
+void nn_forward(const promo_nn *nn, nn_workspace *ws, const nn_batch *batch,
+                nn_rng *dropout_rng);
+/* Sum of the losses of n_rows logits against labels, in double. When grad is not NULL it
+ * also receives grad_scale * d(loss)/d(logit) per row. A grad_scale of 1 / (rows in the
+ * batch) gives the gradient of the batch mean. */
+double nn_loss_sum(const promo_nn *nn, const float *logits, const float *y, size_t n_rows,
+                   float grad_scale, float *grad);
+/* Write into grads [n_params] the gradient from the last forward pass on a training
+ * workspace, whose logit gradient nn_loss_sum left in ws->delta[0]. Every gradient is
+ * overwritten. */
+void nn_backward(const promo_nn *nn, nn_workspace *ws, float *grads, size_t n_rows,
+                 bool dropout);
 /* The task's output transform applied to n logits in place. */
 void nn_output_transform(promo_task task, float *values, size_t n);
 
@@ -153,11 +157,108 @@ void nn_output_transform(promo_task task, float *values, size_t n);
 
 /* Learning rate of the next step from the schedule, warm-up and nn->step / nn->epoch. */
 double nn_schedule_rate(const promo_nn *nn);
-/* Scale nn->grads so their global L2 norm is at most clip_norm; returns true when it
- * clipped. */
-bool nn_clip_gradients(promo_nn *nn, double clip_norm);
-/* One optimizer update of nn->params from nn->grads at this learning rate; counts the step. */
+
+/* Scalars of one Adam update (see nn_adam_reference). */
+typedef struct nn_adam_args {
+  float beta1, beta2;
+  float step_size;   /* lr / (1 - beta1^t) */
+  float sqrt_bc2;    /* sqrt(1 - beta2^t) */
+  float eps;
+  float decay;       /* L2 weight decay added to the gradient (Adam), else 0 */
+  float shrink;      /* 1 - lr * wd (AdamW), else 1 */
+} nn_adam_args;
+
+/* One optimizer step, prepared once and then applied to slab ranges, possibly by several
+ * threads at once. */
+typedef struct nn_update {
+  double learning_rate;
+  nn_adam_args adam;
+} nn_update;
+
+/* Prepare the step after nn->step at this learning rate. */
+void nn_update_prepare(const promo_nn *nn, double learning_rate, nn_update *update);
+/* Update parameters [begin, end) of the slab from nn->grads. */
+void nn_update_apply(promo_nn *nn, const nn_update *update, size_t begin, size_t end);
+/* Count the step once every range is applied. */
+void nn_update_finish(promo_nn *nn, const nn_update *update);
+/* Prepare, apply to the whole slab and finish. */
 void nn_optimizer_step(promo_nn *nn, double learning_rate);
+
+/* Sum of squares of grads [begin, end), in double. */
+double nn_sum_squares(const float *grads, size_t begin, size_t end);
+/* The factor that brings a gradient of this L2 norm down to clip_norm, as PyTorch's
+ * clip_grad_norm_: clip_norm / (norm + 1e-6); 1 when the norm is within the limit. */
+float nn_clip_scale(double norm, double clip_norm);
+
+/* Adam over n parameters: the plain loop, and the vectorized version used for training,
+ * which gives bit-identical results. */
+void nn_adam_reference(float *restrict p, const float *restrict grad, float *restrict m,
+                       float *restrict v, size_t n, const nn_adam_args *args);
+void nn_adam_update(float *p, const float *grad, float *m, float *v, size_t n,
+                    const nn_adam_args *args);
+
+/* ---- prediction (predict.c) ---- */
+
+/* Outputs of n_rows rows of X: logits, or predictions when `transform` is set. Rows go in
+ * blocks of workspaces[0].max_rows over n_threads threads, with BLAS on one thread each.
+ * workspaces is an array of n_threads inference workspaces, or NULL to allocate them here.
+ * Returns PROMO_ERR_NOMEM or PROMO_ERR_CANCELLED without setting a message. */
+promo_status nn_predict_rows(const promo_nn *nn, const float *X, size_t n_rows, float *out,
+                             bool transform, int n_threads, nn_workspace *workspaces,
+                             const promo_context *ctx);
+/* A score (logit or probability) and its 0/1 label. */
+typedef struct nn_scored_row {
+  float score;
+  float label;
+} nn_scored_row;
+
+/* Area under the ROC curve as the Mann-Whitney U statistic: sort by score, give tied
+ * scores their average rank, AUC = (R_pos - n_pos (n_pos + 1) / 2) / (n_pos n_neg).
+ * Sorts rows in place (NaN scores last, each its own rank); NAN without both classes. */
+double nn_roc_auc(nn_scored_row *rows, size_t n);
+
+/* Rows per prediction block. */
+size_t nn_predict_block_rows(void);
+
+/* ---- sharded training steps for fit (step.c) ---- */
+
+/* One shard of a batch: its rows' forward and backward pass. */
+typedef struct nn_shard {
+  nn_workspace ws;
+  float *grads;           /* [n_params]; nn->grads itself for shard 0 */
+  float *own_grads;       /* what grads points to for the other shards */
+  nn_rng dropout_rng;
+  double loss_sum;        /* of this shard's rows in the current batch */
+  double squares;         /* sum of squared gradients over this shard's slab range */
+} nn_shard;
+
+/* The shards of fit's batches and the choice between running them in parallel or one
+ * after another. */
+typedef struct nn_stepper {
+  size_t n_shards;
+  nn_shard *shards;       /* [n_shards] */
+  bool parallel;          /* run the rest of the probe period in parallel */
+  size_t position;        /* batch within the probe period */
+  size_t backoff;         /* the period is this many times the shortest one */
+  double window_start_ms;
+  double sequential_ms;   /* time of the latest sequential probe window */
+  size_t n_parallel_batches; /* batches run in parallel; the caller may reset it */
+  int forced_mode;        /* 0: choose by the probes; NN_RUN_SEQUENTIAL or NN_RUN_PARALLEL
+                             always (tests) */
+} nn_stepper;
+
+enum { NN_RUN_SEQUENTIAL = 1, NN_RUN_PARALLEL = 2 };
+
+/* Cut batches of up to max_batch rows into shards for n_threads threads. Seeds the shards'
+ * dropout generators from nn->dropout_rng. */
+promo_status nn_stepper_init(nn_stepper *st, promo_nn *nn, size_t max_batch, int n_threads);
+void nn_stepper_clear(nn_stepper *st);
+/* Start a new probe with the next batch, so no probe spans work outside the batch loop. */
+void nn_stepper_restart_probe(nn_stepper *st);
+/* One training step on a batch: forward, loss, backward, clipping and the optimizer update.
+ * Returns false, leaving the parameters untouched, when the loss is NaN or infinite. */
+bool nn_stepper_step(nn_stepper *st, promo_nn *nn, const nn_batch *batch, double *loss,
+                     bool *clipped);
 
 /* ---- options, labels and inputs (nn.c) ---- */
 
@@ -167,7 +268,7 @@ promo_status nn_check_options(const promo_nn_options *opt, promo_error *err);
 /* Check labels for the task; the message names `what`, the 1-based row and the value. */
 promo_status nn_check_labels(const promo_nn *nn, const float *y, size_t n_rows,
                              const char *what, promo_error *err);
-/* Check that every embedding column of X holds an index 0 .. n_levels. */
+/* Check that every embedding column of X contains whole numbers 0 .. n_levels. */
 promo_status nn_check_indexes(const promo_nn *nn, const float *X, size_t n_rows,
                               const char *what, promo_error *err);
 /* Set OpenBLAS to n threads and return the count it had. */
