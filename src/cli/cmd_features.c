@@ -369,8 +369,8 @@ static void warn_unparsed(cli *app, const promo_table *t, const promo_pipeline *
     for (size_t r = 0; r < t->n_rows; r++) n_invalid += col->is_invalid[r];
     if (n_invalid == 0) continue;
     promo_log(&app->ctx, PROMO_LOG_WARN,
-              _("%s: column '%s' has %llu of %zu values that are not valid %s values as in training; "
-                "they are treated as missing"),
+              _("%s: column '%s' has %llu of %zu values that do not parse as %s, the column's "
+                "type in training; they are treated as missing"),
               path, col->name, (unsigned long long)n_invalid, t->n_rows, promo_type_name(col->type));
   }
 }
@@ -448,8 +448,8 @@ static promo_status run(cli *app, features_args *a, promo_error *err) {
   }
   if (m.n_columns == 0) {
     st = promo_error_set(err, PROMO_ERR_USAGE, "%s",
-                         _("no column became a feature; check --ignore, --transform and the "
-                           "column types with --describe"));
+                         _("no column became a feature; check --ignore and --transform, and "
+                           "run without them with --describe to see each column's type"));
     goto done;
   }
 
