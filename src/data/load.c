@@ -110,7 +110,7 @@ promo_status promo_table_load(const char *path, const promo_load_options *opt,
     st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
     goto done;
   }
-  bool all_given;
+  bool all_given = false;
   if ((st = apply_given_types(reader, opt, types, &all_given, err)) != PROMO_OK) goto done;
   if (!all_given) {
     if ((st = guess_types(reader, n_columns, ctx, types, err)) != PROMO_OK) goto done;
