@@ -290,6 +290,32 @@ const promo_tensor *promo_model_file_tensor(const promo_model_file *file, size_t
 /* The tensor with this name, or NULL. */
 const promo_tensor *promo_model_file_find(const promo_model_file *file, const char *name);
 
+/* ===================================================================== model */
+
+/* A trained model as `promo train` writes it: the network, the fitted feature pipeline
+ * that turns a table into the network's inputs, and the training record. */
+
+struct promo_pipeline;
+
+/* Save the network's tensors and the metadata "model" (network options JSON),
+ * "pipeline" (pipeline JSON), "training" (training, dumped compact; may be NULL for
+ * {}), "n_inputs" and "promo_version" to path atomically. Errors are those of
+ * promo_model_file_write; PROMO_ERR_NOMEM when serializing fails. */
+promo_status promo_model_save(const char *path, promo_nn *nn,
+                              const struct promo_pipeline *pipeline, const json_t *training,
+                              promo_error *err);
+
+/* Load a file written by promo_model_save: rebuild the network from "model" and
+ * "n_inputs", check that every tensor has the name and shape the network expects, copy
+ * the weights, and rebuild the pipeline. On success the caller owns *nn, *pipeline and
+ * *training (a new reference; pass NULL for training to skip it). PROMO_ERR_DATA with
+ * err->path set names what is wrong: a missing or malformed metadata key, a missing,
+ * extra or reshaped tensor, a pipeline whose output count differs from n_inputs; plus the
+ * errors of promo_model_file_read. On failure nothing is returned. */
+promo_status promo_model_load(const char *path, promo_nn **nn,
+                              struct promo_pipeline **pipeline, json_t **training,
+                              promo_error *err);
+
 #ifdef __cplusplus
 }
 #endif

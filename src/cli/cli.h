@@ -48,6 +48,9 @@ int cli_display_width(const char *s);
 int cli_clean(cli *app, int argc, char **argv);
 int cli_offer(cli *app, int argc, char **argv);
 int cli_features(cli *app, int argc, char **argv);
+int cli_train(cli *app, int argc, char **argv);
+int cli_predict(cli *app, int argc, char **argv);
+int cli_inspect(cli *app, int argc, char **argv);
 
 /* Help of `promo offer`, beside its command. */
 void cli_print_help_offer(FILE *out);

@@ -7,13 +7,16 @@ static void help_overview(FILE *out) {
   fputs(_("Usage: promo [--lang zh|en] [--quiet|--verbose] [--threads N] COMMAND [ARGS]\n"
           "\n"
           "promo helps decide promotions from your own data. This version cleans CSV\n"
-          "exports, reads promotion text and builds model features; training,\n"
-          "prediction and planning come in later versions.\n"
+          "exports, reads promotion text, builds model features, trains a response\n"
+          "model and predicts with it; planning comes in a later version.\n"
           "\n"
           "Commands:\n"
           "  clean      clean a CSV export: duplicates, missing and invalid values, outliers\n"
           "  offer      parse promotion text (8折, 满200减30, 买一送一) into numbers\n"
           "  features   build the feature matrix a model trains on, and save the pipeline\n"
+          "  train      train a neural network on a CSV file and save it as a model file\n"
+          "  predict    apply a model file to a CSV file: one prediction per row\n"
+          "  inspect    show a model file's architecture, inputs, settings and metrics\n"
           "  help       show help for a command: promo help clean\n"
           "\n"
           "Global options:\n"
@@ -129,6 +132,61 @@ static void help_features(FILE *out) {
         out);
 }
 
+static void help_train(FILE *out) {
+  fputs(_("Usage: promo train DATA.csv --target COL -o MODEL.promo [options]\n"
+          "\n"
+          "Hold out validation rows at random, fit the feature pipeline on the other\n"
+          "rows, train a neural network (an MLP) and save network and pipeline in one\n"
+          "model file. One line per epoch shows the training and validation loss.\n"
+          "\n"
+          "Columns:\n"
+          "  --target COL            column to predict (numbers, or 0/1 for binary)\n"
+          "  --id COLS               id columns, not used as features\n"
+          "  --ignore COLS           other columns that are not features (outcomes that\n"
+          "                          are known only after the fact, free text)\n"
+          "  --transform COL=T,...   transform per column, as in 'promo help features'\n"
+          "\n"
+          "Model:\n"
+          "  --task binary|regression|poisson\n"
+          "                          default: binary when the target holds only 0 and 1,\n"
+          "                          otherwise regression\n"
+          "  --layers 128,64         units of each hidden layer (ReLU)\n"
+          "  --epochs N              passes over the training rows (default 10)\n"
+          "  --batch N               rows per optimizer step (default 32)\n"
+          "  --lr X                  Adam learning rate (default 0.001)\n"
+          "  --valid S               share of rows held out for validation (default 0.2;\n"
+          "                          0 trains on every row)\n"
+          "  --patience N            stop after N epochs without a better validation loss\n"
+          "  --seed N                seed of the split, the weights and the shuffling\n"
+          "                          (default 42)\n"
+          "\n"
+          "Output:\n"
+          "  -o, --output FILE       the model file\n"
+          "  --metrics FILE          JSON with the settings, each epoch's losses and the\n"
+          "                          validation metrics (binary: AUC, log loss, accuracy;\n"
+          "                          otherwise RMSE, MAE, WAPE)\n"),
+        out);
+}
+
+static void help_predict(FILE *out) {
+  fputs(_("Usage: promo predict MODEL.promo DATA.csv -o PRED.csv [--id COLS]\n"
+          "\n"
+          "Apply a model file from 'promo train' to DATA.csv, which needs every input\n"
+          "column the model was trained on (see 'promo inspect'). Writes the --id\n"
+          "columns, then 'prediction': the probability of 1 for a binary model, the\n"
+          "expected value otherwise. The whole file is read into memory.\n"),
+        out);
+}
+
+static void help_inspect(FILE *out) {
+  fputs(_("Usage: promo inspect MODEL.promo\n"
+          "\n"
+          "Print a model file's network (task, layers, parameter count), its feature\n"
+          "pipeline's input columns with their types, and its training settings and\n"
+          "validation metrics.\n"),
+        out);
+}
+
 bool cli_print_help(FILE *out, const char *command) {
   if (command == NULL) {
     help_overview(out);
@@ -140,6 +198,18 @@ bool cli_print_help(FILE *out, const char *command) {
   }
   if (strcmp(command, "features") == 0) {
     help_features(out);
+    return true;
+  }
+  if (strcmp(command, "train") == 0) {
+    help_train(out);
+    return true;
+  }
+  if (strcmp(command, "predict") == 0) {
+    help_predict(out);
+    return true;
+  }
+  if (strcmp(command, "inspect") == 0) {
+    help_inspect(out);
     return true;
   }
   if (strcmp(command, "offer") == 0) {

@@ -142,6 +142,9 @@ static const command_entry commands[] = {
     {"clean", cli_clean},
     {"offer", cli_offer},
     {"features", cli_features},
+    {"train", cli_train},
+    {"predict", cli_predict},
+    {"inspect", cli_inspect},
 };
 
 int main(int argc, char **argv) {
