@@ -74,53 +74,72 @@ static size_t format_float(float x, char *buf) {
   return n > 0 ? (size_t)n : 0;
 }
 
-static promo_status write_predictions(FILE *fp, const char *path, const promo_table *t, const size_t *id_columns,
-                                      size_t n_ids, const float *pred, promo_error *err) {
-  promo_csv_writer *w;
-  promo_status st = promo_csv_writer_create(fp, ',', false, &w);
-  if (st != PROMO_OK) return promo_error_set(err, st, "%s", _("out of memory"));
+/* Rows per chunk: the input is read, transformed, predicted and written a chunk at a
+ * time, so memory does not grow with the file. */
+#define PREDICT_CHUNK_ROWS 65536
+
+static void write_header(promo_csv_writer *w, const promo_table *t, const size_t *id_columns,
+                         size_t n_ids) {
   for (size_t k = 0; k < n_ids; k++) {
     const char *name = t->columns[id_columns[k]].name;
     promo_csv_write_field(w, name, strlen(name));
   }
   promo_csv_write_field(w, "prediction", strlen("prediction"));
   promo_csv_write_end_row(w);
+}
+
+static void write_rows(promo_csv_writer *w, const promo_table *t, const size_t *id_columns,
+                       size_t n_ids, const float *pred) {
   char buf[32];
-  for (size_t r = 0; r < t->n_rows && st == PROMO_OK; r++) {
+  for (size_t r = 0; r < t->n_rows; r++) {
     for (size_t k = 0; k < n_ids; k++) promo_csv_write_cell(w, t, r, id_columns[k]);
     promo_csv_write_field(w, buf, format_float(pred[r], buf));
     promo_csv_write_end_row(w);
-    if ((r & 0xFFF) == 0) st = promo_csv_writer_flush(w, err);
   }
-  if (st == PROMO_OK) st = promo_csv_writer_flush(w, err);
-  promo_csv_writer_free(w);
-  if (st != PROMO_OK) promo_error_at(err, path, 0, 0);
+}
+
+/* A table for the input's header: the pipeline's inputs get their training types, so
+ * values parse as they did in training; every other column is kept as text. */
+static promo_status create_table(const promo_csv *reader, const promo_pipeline *p,
+                                 promo_table **out, promo_error *err) {
+  size_t n = promo_csv_n_columns(reader);
+  const char **names = calloc(n, sizeof *names);
+  promo_type *types = calloc(n, sizeof *types);
+  promo_status st = names != NULL && types != NULL ? PROMO_OK : PROMO_ERR_NOMEM;
+  for (size_t c = 0; st == PROMO_OK && c < n; c++) {
+    names[c] = promo_csv_column_name(reader, c);
+    types[c] = PROMO_TYPE_TEXT;
+    for (size_t i = 0; i < promo_pipeline_n_inputs(p); i++)
+      if (strcmp(promo_pipeline_input_name(p, i), names[c]) == 0) types[c] = promo_pipeline_input_type(p, i);
+  }
+  if (st == PROMO_OK) st = promo_table_create(n, names, types, false, out);
+  free(names);
+  free(types);
+  if (st != PROMO_OK) promo_error_set(err, st, "%s", _("out of memory"));
   return st;
 }
 
-/* NOTE: the whole input is loaded and transformed at once, so memory grows with the file. */
 static promo_status run(cli *app, const predict_args *a, promo_error *err) {
   promo_nn *nn = NULL;
   promo_pipeline *p = NULL;
+  promo_csv *reader = NULL;
   promo_table *t = NULL;
+  promo_csv_writer *w = NULL;
   promo_matrix m = {0};
   float *pred = NULL;
   promo_atomic_file *out = NULL;
   FILE *fp = NULL;
   size_t id_columns[MAX_IDS];
+  uint64_t n_rows = 0;
+  double expected = 0.0;
 
   promo_status st = promo_atomic_open(a->output, &out, &fp, err);
   if (st == PROMO_OK) st = promo_model_load(a->model_path, &nn, &p, NULL, err);
   if (st != PROMO_OK) goto done;
-
-  promo_load_options load;
-  promo_load_options_init(&load);
-  load.type_columns = promo_pipeline_input_names(p);
-  load.types = promo_pipeline_input_types(p);
-  load.n_types = promo_pipeline_n_inputs(p);
-  /* A missing input column is reported by the transform as invalid data, naming it. */
-  load.ignore_unknown_types = true;
-  if ((st = promo_table_load(a->input, &load, &app->ctx, &t, err)) != PROMO_OK) goto done;
+  promo_csv_options csv;
+  promo_csv_options_init(&csv);
+  if ((st = promo_csv_open(a->input, &csv, &reader, err)) != PROMO_OK) goto done;
+  if ((st = create_table(reader, p, &t, err)) != PROMO_OK) goto done;
   for (size_t k = 0; k < a->n_ids; k++) {
     ptrdiff_t c = promo_table_find(t, a->id_names[k]);
     if (c < 0) {
@@ -131,38 +150,61 @@ static promo_status run(cli *app, const predict_args *a, promo_error *err) {
     }
     id_columns[k] = (size_t)c;
   }
-
-  promo_pipeline_data data = {t, a->input, NULL, NULL};
-  if ((st = promo_pipeline_transform(p, &data, &app->ctx, &m, err)) != PROMO_OK) {
-    if (err->path[0] == '\0') promo_error_at(err, a->input, err->line, err->column);
-    goto done;
-  }
-  pred = malloc((m.n_rows > 0 ? m.n_rows : 1) * sizeof *pred);
-  if (pred == NULL) {
+  pred = malloc(PREDICT_CHUNK_ROWS * sizeof *pred);
+  if (pred == NULL || promo_csv_writer_create(fp, ',', false, &w) != PROMO_OK) {
     st = promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
     goto done;
   }
-  if ((st = promo_nn_predict(nn, m.X, m.n_rows, pred, &app->ctx, err)) != PROMO_OK) goto done;
-  if ((st = write_predictions(fp, a->output, t, id_columns, a->n_ids, pred, err)) != PROMO_OK) goto done;
+  write_header(w, t, id_columns, a->n_ids);
+
+  for (;;) {
+    promo_status read = promo_table_read(t, reader, PREDICT_CHUNK_ROWS, err);
+    if (read != PROMO_OK && read != PROMO_END) {
+      st = read;
+      goto done;
+    }
+    if (t->n_rows > 0) {
+      promo_pipeline_data data = {t, a->input, NULL, NULL};
+      if ((st = promo_pipeline_transform(p, &data, &app->ctx, &m, err)) != PROMO_OK) {
+        if (err->path[0] == '\0') promo_error_at(err, a->input, err->line, err->column);
+        goto done;
+      }
+      if ((st = promo_nn_predict(nn, m.X, m.n_rows, pred, &app->ctx, err)) != PROMO_OK) goto done;
+      write_rows(w, t, id_columns, a->n_ids, pred);
+      for (size_t r = 0; r < m.n_rows; r++) expected += pred[r];
+      n_rows += m.n_rows;
+      promo_matrix_clear(&m);
+      if ((st = promo_csv_writer_flush(w, err)) != PROMO_OK) {
+        promo_error_at(err, a->output, 0, 0);
+        goto done;
+      }
+    }
+    if (read == PROMO_END) break;
+    if (promo_cancelled(&app->ctx)) {
+      st = promo_error_set(err, PROMO_ERR_CANCELLED, "%s", _("cancelled"));
+      goto done;
+    }
+  }
+  promo_csv_writer_free(w);
+  w = NULL;
   st = promo_atomic_commit(out, err);
   out = NULL;
   if (st != PROMO_OK) goto done;
 
   if (app->level >= PROMO_LOG_INFO) {
-    fprintf(stderr, _("%zu rows predicted into %s"), m.n_rows, a->output);
-    if (promo_nn_get_options(nn)->task == PROMO_TASK_BINARY) {
-      double expected = 0;
-      for (size_t r = 0; r < m.n_rows; r++) expected += pred[r];
+    fprintf(stderr, _("%llu rows predicted into %s"), (unsigned long long)n_rows, a->output);
+    if (promo_nn_get_options(nn)->task == PROMO_TASK_BINARY)
       fprintf(stderr, _("; expected positives (sum of probabilities): %.1f"), expected);
-    }
     fputc('\n', stderr);
   }
 
 done:
+  promo_csv_writer_free(w);
   promo_atomic_abort(out);
   free(pred);
   promo_matrix_clear(&m);
   promo_table_free(t);
+  promo_csv_close(reader);
   promo_pipeline_free(p);
   promo_nn_free(nn);
   return st;
