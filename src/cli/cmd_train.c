@@ -17,6 +17,7 @@ typedef struct train_args {
   const char *input, *output, *metrics_path, *target, *task_name;
   promo_nn_options nn;
   double valid_share;
+  const char *valid_time;  /* hold out the latest rows by this column instead of random ones */
   promo_pipeline_options opt;
   const char *ignore[2 * MAX_ITEMS];
   const char *id_names[MAX_ITEMS];
@@ -123,6 +124,8 @@ static int parse_value_option(train_args *a, int argc, char **argv, int *i) {
     if (got > 0 && (rc = parse_count("--seed", v, 0, INT64_MAX, &n)) == EXIT_OK) a->nn.seed = (uint64_t)n;
   } else if (VALUE("--lr")) {
     if (got > 0) rc = parse_real("--lr", v, 0, 10, true, &a->nn.learning_rate);
+  } else if (VALUE("--valid-time")) {
+    if (got > 0) a->valid_time = v;
   } else if (VALUE("--valid")) {
     if (got > 0) rc = parse_real("--valid", v, 0, 1, false, &a->valid_share);
   } else if (VALUE("--ignore")) {
@@ -219,6 +222,40 @@ static bool is_zero_one(const float *y, size_t n) {
   for (size_t r = 0; r < n; r++)
     if (y[r] != 0.0f && y[r] != 1.0f) return false;
   return true;
+}
+
+typedef struct timed_row {
+  double time;
+  size_t row;
+} timed_row;
+
+static int compare_timed_rows(const void *a, const void *b) {
+  const timed_row *x = a, *y = b;
+  if (x->time != y->time) return x->time < y->time ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Mark the round(share * n) latest rows by column c as validation rows, so the model is
+ * validated on a period after the one it learned from. Rows without a time count as the
+ * oldest; ties keep file order. */
+static promo_status choose_valid_by_time(const promo_table *t, size_t c, double share, uint8_t *is_valid,
+                                         size_t *n_valid) {
+  size_t n = t->n_rows;
+  timed_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
+  if (rows == NULL) return PROMO_ERR_NOMEM;
+  const promo_column *col = &t->columns[c];
+  for (size_t r = 0; r < n; r++) {
+    double time = -INFINITY;
+    if (!col->is_missing[r]) time = col->type == PROMO_TYPE_DECIMAL ? col->reals[r] : (double)col->ints[r];
+    rows[r] = (timed_row){time, r};
+  }
+  qsort(rows, n, sizeof *rows, compare_timed_rows);
+  size_t k = (size_t)llround(share * (double)n);
+  memset(is_valid, 0, n);
+  for (size_t i = n - k; i < n; i++) is_valid[rows[i].row] = 1;
+  free(rows);
+  *n_valid = k;
+  return PROMO_OK;
 }
 
 /* splitmix64 (Steele, Lea and Flood 2014), for the seeded validation split. */
@@ -408,6 +445,9 @@ static json_t *training_json(const train_args *a, const promo_nn_options *opt, s
                                "seed", seed, "patience", (json_int_t)opt->patience, "threads",
                                (json_int_t)n_threads, "train_rows", (json_int_t)n_train, "valid_rows",
                                (json_int_t)n_valid);
+  if (settings != NULL)
+    json_object_set_new(settings, "valid_split", json_string(a->valid_time != NULL ? "latest by time" : "random"));
+  if (settings != NULL && a->valid_time != NULL) json_object_set_new(settings, "valid_time", json_string(a->valid_time));
   return json_pack("{s:s, s:s, s:o, s:o, s:I, s:b, s:o}", "task", task_name(opt->task), "target", a->target,
                    "settings", settings, "history", history, "best_epoch", (json_int_t)h->best_epoch + 1,
                    "stopped_early", h->stopped_early, "metrics", metrics != NULL ? metrics : json_null());
@@ -503,7 +543,21 @@ static promo_status prepare_data(cli *app, train_args *a, train_state *s, size_t
                            a->target);
   }
 
-  if (choose_valid_rows(n, a->valid_share, a->nn.seed, s->is_valid, n_valid) != PROMO_OK) return nomem(err);
+  if (a->valid_time != NULL) {
+    ptrdiff_t c = promo_table_find(s->all, a->valid_time);
+    promo_type type = c >= 0 ? s->all->columns[c].type : PROMO_TYPE_UNKNOWN;
+    if (c < 0 || !(type == PROMO_TYPE_DATE || type == PROMO_TYPE_DATETIME || type == PROMO_TYPE_INT ||
+                   type == PROMO_TYPE_DECIMAL)) {
+      promo_error_at(err, a->input, 0, 0);
+      return promo_error_set(err, PROMO_ERR_USAGE,
+                             c < 0 ? _("--valid-time names column '%s', which is not in the header")
+                                   : _("--valid-time column '%s' holds no dates, times or numbers"),
+                             a->valid_time);
+    }
+    if (choose_valid_by_time(s->all, (size_t)c, a->valid_share, s->is_valid, n_valid) != PROMO_OK) return nomem(err);
+  } else if (choose_valid_rows(n, a->valid_share, a->nn.seed, s->is_valid, n_valid) != PROMO_OK) {
+    return nomem(err);
+  }
   if ((st = copy_rows(s->all, s->is_valid, 0, n - *n_valid, &s->train)) != PROMO_OK ||
       (st = copy_rows(s->all, s->is_valid, 1, *n_valid, &s->valid)) != PROMO_OK)
     return nomem(err);
