@@ -87,5 +87,12 @@ check "no model written on usage errors" test ! -e "$work/x.promo"
 run 3 train "$sample" --target history --task binary --ignore spend,conversion -o "$work/x.promo"
 check "binary target error names column" err_has "'history'"
 
+# --valid-time holds out the latest rows by a column; the metrics record the split.
+run 0 train "$sample" --target visit --ignore spend,conversion --valid-time recency --epochs 2 \
+  -o "$work/t.promo" --metrics "$work/t.json"
+check "time split recorded" grep -q '"valid_split": "latest by time"' "$work/t.json"
+run 2 train "$sample" --target visit --valid-time segment -o "$work/t2.promo"
+check "text time column explained" err_has "segment"
+
 echo "train.sh: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
