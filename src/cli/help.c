@@ -135,7 +135,7 @@ static void help_features(FILE *out) {
 static void help_train(FILE *out) {
   fputs(_("Usage: promo train DATA.csv --target COL -o MODEL.promo [options]\n"
           "\n"
-          "Hold out validation rows at random, fit the feature pipeline on the other\n"
+          "Hold out validation rows, fit the feature pipeline on the other\n"
           "rows, train a neural network (an MLP) and save network and pipeline in one\n"
           "model file. One line per epoch shows the training and validation loss.\n"
           "\n"
@@ -156,6 +156,8 @@ static void help_train(FILE *out) {
           "  --lr X                  Adam learning rate (default 0.001)\n"
           "  --valid S               share of rows held out for validation (default 0.2;\n"
           "                          0 trains on every row)\n"
+          "  --valid-time COL        hold out the latest rows by this date, time or\n"
+          "                          number column instead of rows chosen at random\n"
           "  --patience N            stop after N epochs without a better validation loss\n"
           "  --seed N                seed of the split, the weights and the shuffling\n"
           "                          (default 42)\n"
@@ -174,7 +176,8 @@ static void help_predict(FILE *out) {
           "Apply a model file from 'promo train' to DATA.csv, which needs every input\n"
           "column the model was trained on (see 'promo inspect'). Writes the --id\n"
           "columns, then 'prediction': the probability of 1 for a binary model, the\n"
-          "expected value otherwise. The whole file is read into memory.\n"),
+          "expected value otherwise. Rows are read in chunks, so memory does not grow\n"
+          "with the file.\n"),
         out);
 }
 
