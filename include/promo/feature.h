@@ -897,6 +897,11 @@ size_t promo_pipeline_n_outputs(const promo_pipeline *pipeline);
 const char *promo_pipeline_output_name(const promo_pipeline *pipeline, size_t j);
 const char *promo_pipeline_output_source(const promo_pipeline *pipeline, size_t j);
 
+/* For an output written by an index encoder (--transform COL=index), the largest index K
+ * (values are 0 .. K, 0 for unseen or rare levels), so a network can feed it to an
+ * embedding; 0 for every other output. */
+size_t promo_pipeline_output_index_levels(const promo_pipeline *pipeline, size_t j);
+
 /* The input columns and the types they had in training, for loading new data the same
  * way (promo_load_options). Owned by the pipeline. */
 size_t promo_pipeline_n_inputs(const promo_pipeline *pipeline);

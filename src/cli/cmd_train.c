@@ -607,6 +607,29 @@ static void print_summary(const cli *app, const train_args *a, const train_state
   fputc('\n', stderr);
 }
 
+/* Feed every index-encoded column (--transform COL=index) to an embedding instead of using
+ * the index as a number. The width follows the common rule of thumb
+ * min(32, round(1.6 * K^0.56)) for K levels (fast.ai's embedding-size heuristic). */
+static void add_embeddings(cli *app, const promo_pipeline *p, promo_nn_options *nn) {
+  nn->n_embeddings = 0;
+  for (size_t j = 0; j < promo_pipeline_n_outputs(p); j++) {
+    size_t levels = promo_pipeline_output_index_levels(p, j);
+    if (levels == 0) continue;
+    if (nn->n_embeddings == PROMO_NN_MAX_EMBEDDINGS) {
+      promo_log(&app->ctx, PROMO_LOG_WARN,
+                _("more than %d index columns; '%s' is used as a number, not an embedding"),
+                PROMO_NN_MAX_EMBEDDINGS, promo_pipeline_output_name(p, j));
+      continue;
+    }
+    size_t dim = (size_t)llround(1.6 * pow((double)levels, 0.56));
+    if (dim < 2) dim = 2;
+    if (dim > 32) dim = 32;
+    nn->embeddings[nn->n_embeddings++] = (promo_nn_embedding){j, levels, dim};
+    promo_log(&app->ctx, PROMO_LOG_INFO, _("embedding for '%s': %zu levels, %zu dimensions"),
+              promo_pipeline_output_name(p, j), levels, dim);
+  }
+}
+
 static promo_status run(cli *app, train_args *a, promo_error *err) {
   train_state s;
   memset(&s, 0, sizeof s);
@@ -626,6 +649,7 @@ static promo_status run(cli *app, train_args *a, promo_error *err) {
   promo_log(&app->ctx, PROMO_LOG_INFO, _("%zu training rows, %zu validation rows (seed %llu), %zu features"),
             s.train->n_rows, n_valid, (unsigned long long)a->nn.seed, s.m_train.n_columns);
 
+  add_embeddings(app, s.pipeline, &a->nn);
   if ((st = promo_nn_create(s.m_train.n_columns, &a->nn, &s.nn, err)) != PROMO_OK) goto done;
   st = promo_nn_fit(s.nn, s.m_train.X, s.y_train, s.m_train.n_rows, n_valid > 0 ? s.m_valid.X : NULL,
                     n_valid > 0 ? s.y_valid : NULL, n_valid, &app->ctx, &s.history, err);

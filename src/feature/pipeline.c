@@ -87,6 +87,19 @@ const char *promo_pipeline_output_name(const promo_pipeline *p, size_t j) {
 const char *promo_pipeline_output_source(const promo_pipeline *p, size_t j) {
   return j < p->n_outputs ? p->sources[j] : NULL;
 }
+size_t promo_pipeline_output_index_levels(const promo_pipeline *p, size_t j) {
+  /* Encoder outputs come first, in encoder order. */
+  size_t begin = 0;
+  for (size_t e = 0; e < p->n_encoders; e++) {
+    size_t n = promo_encoder_n_outputs(p->encoders[e]);
+    if (j < begin + n)
+      return promo_encoder_get_kind(p->encoders[e]) == PROMO_ENCODER_INDEX ? promo_encoder_n_levels(p->encoders[e])
+                                                                           : 0;
+    begin += n;
+  }
+  return 0;
+}
+
 size_t promo_pipeline_n_inputs(const promo_pipeline *p) { return p->n_inputs; }
 const char *promo_pipeline_input_name(const promo_pipeline *p, size_t i) {
   return i < p->n_inputs ? p->input_names[i] : NULL;

@@ -94,5 +94,12 @@ check "time split recorded" grep -q '"valid_split": "latest by time"' "$work/t.j
 run 2 train "$sample" --target visit --valid-time segment -o "$work/t2.promo"
 check "text time column explained" err_has "segment"
 
+# Index-encoded columns feed embeddings, and the model still predicts.
+run 0 train "$sample" --target visit --ignore spend,conversion --transform zip_code=index,channel=index \
+  --epochs 2 -o "$work/e.promo"
+check "embedding logged" err_has "embedding for 'zip_code'"
+run 0 predict "$work/e.promo" "$sample" -o "$work/e.csv"
+check "embedding model predicts every row" test "$(($(wc -l <"$work/e.csv") - 1))" = 2000
+
 echo "train.sh: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
