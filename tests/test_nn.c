@@ -328,14 +328,25 @@ static void test_init_bounds(void **state) {
   (void)state;
   promo_nn_options opt;
   promo_nn_options_init(&opt);
+  /* The default is Xavier uniform everywhere, as Keras does, with zero biases. */
+  assert_int_equal(opt.init, PROMO_INIT_XAVIER);
   promo_nn *nn = create(10, &opt);
+  double xavier_in = sqrt(6.0 / (10.0 + 128.0)), xavier_mid = sqrt(6.0 / (128.0 + 64.0));
+  assert_true(max_abs(nn, nn, 0) <= xavier_in && max_abs(nn, nn, 0) > 0.95 * xavier_in);
+  assert_true(max_abs(nn, nn, 2) <= xavier_mid && max_abs(nn, nn, 2) > 0.95 * xavier_mid);
+  assert_true(max_abs(nn, nn, 1) == 0.0);
+  promo_nn_free(nn);
+
   /* He uniform on ReLU layers, Xavier uniform on the output layer, zero biases. */
+  opt.init = PROMO_INIT_HE;
+  nn = create(10, &opt);
   double he0 = sqrt(6.0 / 10.0), he1 = sqrt(6.0 / 128.0), xavier2 = sqrt(6.0 / 65.0);
   assert_true(max_abs(nn, nn, 0) <= he0 && max_abs(nn, nn, 0) > 0.95 * he0);
   assert_true(max_abs(nn, nn, 2) <= he1 && max_abs(nn, nn, 2) > 0.95 * he1);
   assert_true(max_abs(nn, nn, 4) <= xavier2 && max_abs(nn, nn, 4) > 0.8 * xavier2);
   assert_true(max_abs(nn, nn, 1) == 0.0);
   promo_nn_free(nn);
+  opt.init = PROMO_INIT_XAVIER;
 
   opt.activation = PROMO_ACT_TANH;
   opt.layer_norm = true;

@@ -109,7 +109,8 @@ typedef struct promo_nn_options {
 } promo_nn_options;
 
 /* The reference model: Dense(128, ReLU), Dense(64, ReLU), Dense(1) with the task's output,
- * Adam at 0.001, batch 32, 10 epochs, binary task. */
+ * Glorot (Xavier) uniform weights and zero biases as in Keras, Adam at 0.001, batch 32,
+ * 10 epochs, binary task. */
 void promo_nn_options_init(promo_nn_options *opt);
 
 /* A network: its architecture, parameters and optimizer state. Opaque. */
