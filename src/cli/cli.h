@@ -8,6 +8,7 @@
 
 #include "core/intl.h"
 #include "promo/core.h"
+#include "promo/feature.h"
 
 enum {
   EXIT_OK = 0,
@@ -43,6 +44,25 @@ int cli_option_value(int argc, char **argv, int *i, const char *name, const char
 /* Columns a UTF-8 string takes in a terminal: characters of three or more bytes (CJK)
  * take two, others one. For padding translated labels. */
 int cli_display_width(const char *s);
+
+/* Copies of option values that parsed lists point into; free with cli_strings_clear. */
+typedef struct cli_strings {
+  char *copies[64];
+  size_t n_copies;
+} cli_strings;
+
+/* Split a comma list into out[], keeping a copy in `strings`; returns the count, or -1
+ * when there are more than capacity items, too many lists or no memory. */
+long cli_split_list(cli_strings *strings, const char *text, const char **out, size_t capacity);
+void cli_strings_clear(cli_strings *strings);
+
+/* Parse --transform COL=T,... into rules[] (capacity entries) and point opt at them;
+ * returns EXIT_OK or a usage error for `command`. */
+int cli_parse_transforms(cli_strings *strings, const char *command, const char *text,
+                         promo_pipeline_rule *rules, size_t capacity, promo_pipeline_options *opt);
+
+/* Format a float with the fewest significant digits (6 to 9) that read back to it. */
+size_t cli_format_float(float x, char buf[32]);
 
 /* Subcommands, one file each. */
 int cli_clean(cli *app, int argc, char **argv);

@@ -26,40 +26,9 @@ typedef struct features_args {
   const char *windows[MAX_ITEMS];
   const char *event_keys[PROMO_WINDOW_MAX_KEYS * 4];
   const char *row_keys[PROMO_WINDOW_MAX_KEYS * 4];
-  char *copies[64];
-  size_t n_copies;
+  cli_strings strings;
 } features_args;
 
-/* Split a comma list into out[]; returns the count, or -1 when too many or out of memory. */
-static long split_list(features_args *a, const char *text, const char **out, size_t capacity) {
-  if (a->n_copies == sizeof a->copies / sizeof a->copies[0]) return -1;
-  char *copy = strdup(text);
-  if (copy == NULL) return -1;
-  a->copies[a->n_copies++] = copy;
-  size_t n = 0;
-  char *save = NULL;
-  for (char *item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
-    if (n == capacity) return -1;
-    out[n++] = item;
-  }
-  return (long)n;
-}
-
-static int parse_transforms(features_args *a, const char *text) {
-  const char *items[MAX_ITEMS];
-  long n = split_list(a, text, items, MAX_ITEMS);
-  if (n < 0) return cli_usage_error("features", "%s", _("too many options"));
-  for (long i = 0; i < n; i++) {
-    char *eq = strchr(items[i], '=');
-    if (eq == NULL || eq == items[i] || eq[1] == '\0')
-      return cli_usage_error("features", _("invalid --transform item '%s'; write COL=TRANSFORM"), items[i]);
-    *eq = '\0';
-    if (a->opt.n_rules == MAX_ITEMS) return cli_usage_error("features", "%s", _("too many options"));
-    a->rules[a->opt.n_rules++] = (promo_pipeline_rule){items[i], eq + 1};
-  }
-  a->opt.rules = a->rules;
-  return EXIT_OK;
-}
 
 static int parse_args(features_args *a, int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
@@ -76,18 +45,18 @@ static int parse_args(features_args *a, int argc, char **argv) {
     } else if (VALUE("--target")) {
       a->opt.target = v;
     } else if (VALUE("--id")) {
-      long n = got < 0 ? -1 : split_list(a, v, a->id_names, MAX_ITEMS);
+      long n = got < 0 ? -1 : cli_split_list(&a->strings, v, a->id_names, MAX_ITEMS);
       if (n < 0) return cli_usage_error("features", "%s", _("--id needs a list of at most 1024 columns"));
       a->n_ids = (size_t)n;
     } else if (VALUE("--ignore")) {
       a->fit_option = "--ignore";
-      long n = got < 0 ? -1 : split_list(a, v, a->ignore, MAX_ITEMS);
+      long n = got < 0 ? -1 : cli_split_list(&a->strings, v, a->ignore, MAX_ITEMS);
       if (n < 0) return cli_usage_error("features", "%s", _("--ignore needs a list of at most 1024 columns"));
       a->opt.n_ignore = (size_t)n;
     } else if (VALUE("--transform")) {
       a->fit_option = "--transform";
       if (got < 0) return EXIT_USAGE;
-      int rc = parse_transforms(a, v);
+      int rc = cli_parse_transforms(&a->strings, "features", v, a->rules, MAX_ITEMS, &a->opt);
       if (rc != EXIT_OK) return rc;
     } else if (VALUE("--time-spec")) {
       a->fit_option = "--time-spec";
@@ -146,7 +115,7 @@ static int parse_args(features_args *a, int argc, char **argv) {
       char *eq = got < 0 ? NULL : strchr(v, '=');
       size_t k = a->opt.window.n_key_renames;
       if (eq == NULL || eq == v || eq[1] == '\0' || k == sizeof a->event_keys / sizeof a->event_keys[0] ||
-          split_list(a, v, items, 1) != 1)
+          cli_split_list(&a->strings, v, items, 1) != 1)
         return cli_usage_error("features", _("invalid --row-key '%s'; write EVENT_COL=ROW_COL"), v ? v : "");
       char *copy = (char *)items[0];
       copy[eq - v] = '\0';
@@ -193,15 +162,6 @@ static int parse_args(features_args *a, int argc, char **argv) {
   return EXIT_OK;
 }
 
-/* Format a float with the fewest significant digits (6 to 9) that read back to it. */
-static size_t format_float(float x, char *buf) {
-  int n = 0;
-  for (int digits = 6; digits <= 9; digits++) {
-    n = snprintf(buf, 32, "%.*g", digits, (double)x);
-    if (strtof(buf, NULL) == x) break;
-  }
-  return n > 0 ? (size_t)n : 0;
-}
 
 /* The output files, opened before any work so that a bad path fails early, and committed
  * together at the end so that a failed run replaces none of them. */
@@ -276,7 +236,7 @@ static promo_status write_matrix(FILE *fp, const char *path, const promo_table *
     if (m->rejected != NULL && m->rejected[r]) continue;
     for (size_t k = 0; k < n_ids; k++) promo_csv_write_cell(w, t, r, id_columns[k]);
     const float *row = m->X + r * m->n_columns;
-    for (size_t j = 0; j < m->n_columns; j++) promo_csv_write_field(w, buf, format_float(row[j], buf));
+    for (size_t j = 0; j < m->n_columns; j++) promo_csv_write_field(w, buf, cli_format_float(row[j], buf));
     if (target >= 0) write_target(w, t, r, (size_t)target);
     promo_csv_write_end_row(w);
     if ((r & 0xFFF) == 0) st = promo_csv_writer_flush(w, err);
@@ -518,7 +478,7 @@ int cli_features(cli *app, int argc, char **argv) {
       rc = cli_exit_code(st);
     }
   }
-  for (size_t k = 0; k < a->n_copies; k++) free(a->copies[k]);
+  cli_strings_clear(&a->strings);
   free(a);
   return rc;
 }

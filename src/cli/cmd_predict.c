@@ -64,15 +64,6 @@ static int parse_args(predict_args *a, int argc, char **argv) {
   return EXIT_OK;
 }
 
-/* Format a float with the fewest significant digits (6 to 9) that read back to it. */
-static size_t format_float(float x, char *buf) {
-  int n = 0;
-  for (int digits = 6; digits <= 9; digits++) {
-    n = snprintf(buf, 32, "%.*g", digits, (double)x);
-    if (strtof(buf, NULL) == x) break;
-  }
-  return n > 0 ? (size_t)n : 0;
-}
 
 /* Rows per chunk: the input is read, transformed, predicted and written a chunk at a
  * time, so memory does not grow with the file. */
@@ -93,7 +84,7 @@ static void write_rows(promo_csv_writer *w, const promo_table *t, const size_t *
   char buf[32];
   for (size_t r = 0; r < t->n_rows; r++) {
     for (size_t k = 0; k < n_ids; k++) promo_csv_write_cell(w, t, r, id_columns[k]);
-    promo_csv_write_field(w, buf, format_float(pred[r], buf));
+    promo_csv_write_field(w, buf, cli_format_float(pred[r], buf));
     promo_csv_write_end_row(w);
   }
 }

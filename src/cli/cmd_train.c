@@ -23,40 +23,9 @@ typedef struct train_args {
   const char *id_names[MAX_ITEMS];
   size_t n_ids, n_ignore_given;
   promo_pipeline_rule rules[MAX_ITEMS];
-  char *copies[64];
-  size_t n_copies;
+  cli_strings strings;
 } train_args;
 
-/* Split a comma list into out[]; returns the count, or -1 when too many or out of memory. */
-static long split_list(train_args *a, const char *text, const char **out, size_t capacity) {
-  if (a->n_copies == sizeof a->copies / sizeof a->copies[0]) return -1;
-  char *copy = strdup(text);
-  if (copy == NULL) return -1;
-  a->copies[a->n_copies++] = copy;
-  size_t n = 0;
-  char *save = NULL;
-  for (char *item = strtok_r(copy, ",", &save); item != NULL; item = strtok_r(NULL, ",", &save)) {
-    if (n == capacity) return -1;
-    out[n++] = item;
-  }
-  return (long)n;
-}
-
-static int parse_transforms(train_args *a, const char *text) {
-  const char *items[MAX_ITEMS];
-  long n = split_list(a, text, items, MAX_ITEMS);
-  if (n < 0) return cli_usage_error("train", "%s", _("too many options"));
-  for (long i = 0; i < n; i++) {
-    char *eq = strchr(items[i], '=');
-    if (eq == NULL || eq == items[i] || eq[1] == '\0')
-      return cli_usage_error("train", _("invalid --transform item '%s'; write COL=TRANSFORM"), items[i]);
-    *eq = '\0';
-    if (a->opt.n_rules == MAX_ITEMS) return cli_usage_error("train", "%s", _("too many options"));
-    a->rules[a->opt.n_rules++] = (promo_pipeline_rule){items[i], eq + 1};
-  }
-  a->opt.rules = a->rules;
-  return EXIT_OK;
-}
 
 /* A whole number in [lo, hi] for option `name`, or a usage error. */
 static int parse_count(const char *name, const char *text, long long lo, long long hi, long long *out) {
@@ -72,7 +41,7 @@ static int parse_count(const char *name, const char *text, long long lo, long lo
 
 static int parse_layers(train_args *a, const char *text) {
   const char *items[PROMO_NN_MAX_HIDDEN + 1];
-  long n = split_list(a, text, items, PROMO_NN_MAX_HIDDEN + 1);
+  long n = cli_split_list(&a->strings, text, items, PROMO_NN_MAX_HIDDEN + 1);
   if (n < 0 || n > PROMO_NN_MAX_HIDDEN)
     return cli_usage_error("train", _("invalid --layers '%s'; give at most %d unit counts, such as 128,64"),
                            text, PROMO_NN_MAX_HIDDEN);
@@ -129,15 +98,15 @@ static int parse_value_option(train_args *a, int argc, char **argv, int *i) {
   } else if (VALUE("--valid")) {
     if (got > 0) rc = parse_real("--valid", v, 0, 1, false, &a->valid_share);
   } else if (VALUE("--ignore")) {
-    long k = got < 0 ? -1 : split_list(a, v, a->ignore, MAX_ITEMS);
+    long k = got < 0 ? -1 : cli_split_list(&a->strings, v, a->ignore, MAX_ITEMS);
     if (k < 0) return cli_usage_error("train", "%s", _("--ignore needs a list of at most 1024 columns"));
     a->n_ignore_given = (size_t)k;
   } else if (VALUE("--id")) {
-    long k = got < 0 ? -1 : split_list(a, v, a->id_names, MAX_ITEMS);
+    long k = got < 0 ? -1 : cli_split_list(&a->strings, v, a->id_names, MAX_ITEMS);
     if (k < 0) return cli_usage_error("train", "%s", _("--id needs a list of at most 1024 columns"));
     a->n_ids = (size_t)k;
   } else if (VALUE("--transform")) {
-    if (got > 0) rc = parse_transforms(a, v);
+    if (got > 0) rc = cli_parse_transforms(&a->strings, "train", v, a->rules, MAX_ITEMS, &a->opt);
   } else {
     return -2;
   }
@@ -711,7 +680,7 @@ int cli_train(cli *app, int argc, char **argv) {
       rc = cli_exit_code(st);
     }
   }
-  for (size_t k = 0; k < a->n_copies; k++) free(a->copies[k]);
+  cli_strings_clear(&a->strings);
   free(a);
   return rc;
 }
