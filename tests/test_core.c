@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,6 +100,48 @@ static void atomic_open_in_missing_folder_fails(void **state) {
   assert_non_null(strstr(err.message, "No such file"));
 }
 
+static void atomic_commit_all_stops_at_failure(void **state) {
+  (void)state;
+  char dir[] = "/tmp/promo_test_XXXXXX", sub[64], a[96], b[96], c[96];
+  assert_non_null(mkdtemp(dir));
+  snprintf(sub, sizeof sub, "%s/sub", dir);
+  assert_int_equal(mkdir(sub, 0700), 0);
+  snprintf(a, sizeof a, "%s/a.csv", dir);
+  snprintf(b, sizeof b, "%s/b.csv", sub);
+  snprintf(c, sizeof c, "%s/c.csv", dir);
+  promo_atomic_file *files[4] = {NULL};
+  FILE *fp;
+  assert_int_equal(promo_atomic_open(a, &files[0], &fp, NULL), PROMO_OK);
+  assert_int_equal(promo_atomic_open(b, &files[2], &fp, NULL), PROMO_OK);
+  assert_int_equal(promo_atomic_open(c, &files[3], &fp, NULL), PROMO_OK);
+
+  /* Moving b's folder away makes its rename fail after a is committed. */
+  char moved[96];
+  snprintf(moved, sizeof moved, "%s/moved", dir);
+  assert_int_equal(rename(sub, moved), 0);
+  promo_error err;
+  promo_error_clear(&err);
+  assert_int_not_equal(promo_atomic_commit_all(files, 4, &err), PROMO_OK);
+  struct stat st;
+  assert_int_equal(stat(a, &st), 0);
+  assert_int_not_equal(stat(c, &st), 0);
+  for (size_t i = 0; i < 4; i++) assert_null(files[i]);
+
+  /* b's temporary file went with its folder, where the failed commit could not find it. */
+  unlink(a);
+  DIR *d = opendir(moved);
+  assert_non_null(d);
+  for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    char leftover[192];
+    snprintf(leftover, sizeof leftover, "%s/%s", moved, e->d_name);
+    unlink(leftover);
+  }
+  closedir(d);
+  assert_int_equal(rmdir(moved), 0);
+  assert_int_equal(rmdir(dir), 0); /* a's and c's folder contains no temporary file */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(error_format_with_location),
@@ -107,6 +150,7 @@ int main(void) {
       cmocka_unit_test(atomic_commit_replaces_destination),
       cmocka_unit_test(atomic_abort_leaves_nothing),
       cmocka_unit_test(atomic_open_in_missing_folder_fails),
+      cmocka_unit_test(atomic_commit_all_stops_at_failure),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

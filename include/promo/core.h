@@ -143,6 +143,14 @@ promo_status promo_atomic_commit(promo_atomic_file *file, promo_error *err);
 /* Close and remove the temporary file without touching the destination. Accepts NULL. */
 void promo_atomic_abort(promo_atomic_file *file);
 
+/* Commit the non-NULL files in order, for outputs that belong together. After the first
+ * failure the remaining files are aborted, so at most the ones before it were replaced.
+ * Every entry is set to NULL. */
+promo_status promo_atomic_commit_all(promo_atomic_file **files, size_t n_files, promo_error *err);
+
+/* Abort every non-NULL file and set the entries to NULL. */
+void promo_atomic_abort_all(promo_atomic_file **files, size_t n_files);
+
 /* True when both paths name the same file: the same device and inode when both exist,
  * otherwise the same absolute path once folders and links are resolved. */
 bool promo_same_file(const char *a, const char *b);

@@ -408,39 +408,19 @@ static void log_plan(const clean_run *run) {
 
 /* The output files of a run, open from its start so that an unwritable path fails before
  * the input is read, and committed together at its end. */
+enum { OUT_CLEANED, OUT_REJECTS, OUT_REPORT, N_OUTPUTS };
+
 typedef struct run_outputs {
-  promo_atomic_file *out, *rejects, *report;
+  promo_atomic_file *files[N_OUTPUTS];
   FILE *out_fp, *rejects_fp, *report_fp;
 } run_outputs;
 
 static promo_status open_outputs(const promo_clean_paths *paths, run_outputs *o, promo_error *err) {
-  promo_status st = promo_atomic_open(paths->output, &o->out, &o->out_fp, err);
+  promo_status st = promo_atomic_open(paths->output, &o->files[OUT_CLEANED], &o->out_fp, err);
   if (st == PROMO_OK && paths->rejects != NULL)
-    st = promo_atomic_open(paths->rejects, &o->rejects, &o->rejects_fp, err);
+    st = promo_atomic_open(paths->rejects, &o->files[OUT_REJECTS], &o->rejects_fp, err);
   if (st == PROMO_OK && paths->report != NULL)
-    st = promo_atomic_open(paths->report, &o->report, &o->report_fp, err);
-  return st;
-}
-
-static void abort_outputs(run_outputs *o) {
-  promo_atomic_abort(o->out);
-  promo_atomic_abort(o->rejects);
-  promo_atomic_abort(o->report);
-  memset(o, 0, sizeof *o);
-}
-
-/* Commit every output; after a failure the remaining ones are removed. */
-static promo_status commit_outputs(run_outputs *o, promo_error *err) {
-  promo_atomic_file *files[] = {o->out, o->rejects, o->report};
-  promo_status st = PROMO_OK;
-  for (size_t i = 0; i < 3; i++) {
-    if (files[i] == NULL) continue;
-    if (st == PROMO_OK)
-      st = promo_atomic_commit(files[i], err);
-    else
-      promo_atomic_abort(files[i]);
-  }
-  memset(o, 0, sizeof *o);
+    st = promo_atomic_open(paths->report, &o->files[OUT_REPORT], &o->report_fp, err);
   return st;
 }
 
@@ -537,10 +517,10 @@ promo_status promo_clean_file(const promo_clean_paths *paths, const promo_clean_
   if (outputs.report_fp != NULL &&
       (st = clean_write_report(&run, summary, outputs.report_fp, paths->report, err)) != PROMO_OK)
     goto done;
-  st = commit_outputs(&outputs, err);
+  st = promo_atomic_commit_all(outputs.files, N_OUTPUTS, err);
 
 done:
-  abort_outputs(&outputs);
+  promo_atomic_abort_all(outputs.files, N_OUTPUTS);
   run_free(&run);
   return st;
 }

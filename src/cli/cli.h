@@ -51,7 +51,7 @@ typedef struct cli_strings {
   size_t n_copies;
 } cli_strings;
 
-/* Split a comma list into out[], keeping a copy in `strings`; returns the count, or -1
+/* Split a comma list into out[], keeping a copy in `strings`. Returns the count, or -1
  * when there are more than capacity items, too many lists or no memory. */
 long cli_split_list(cli_strings *strings, const char *text, const char **out, size_t capacity);
 void cli_strings_clear(cli_strings *strings);

@@ -165,39 +165,20 @@ static int parse_args(features_args *a, int argc, char **argv) {
 
 /* The output files, opened before any work so that a bad path fails early, and committed
  * together at the end so that a failed run replaces none of them. */
+enum { OUT_MATRIX, OUT_PIPELINE, OUT_REJECTS, N_OUTPUTS };
+
 typedef struct outputs {
-  promo_atomic_file *matrix, *pipeline, *rejects;
+  promo_atomic_file *files[N_OUTPUTS];
   FILE *matrix_fp, *pipeline_fp, *rejects_fp;
 } outputs;
 
 static promo_status open_outputs(const features_args *a, outputs *o, promo_error *err) {
   promo_status st = PROMO_OK;
-  if (a->output != NULL) st = promo_atomic_open(a->output, &o->matrix, &o->matrix_fp, err);
+  if (a->output != NULL) st = promo_atomic_open(a->output, &o->files[OUT_MATRIX], &o->matrix_fp, err);
   if (st == PROMO_OK && a->save_path != NULL)
-    st = promo_atomic_open(a->save_path, &o->pipeline, &o->pipeline_fp, err);
+    st = promo_atomic_open(a->save_path, &o->files[OUT_PIPELINE], &o->pipeline_fp, err);
   if (st == PROMO_OK && a->rejects_path != NULL)
-    st = promo_atomic_open(a->rejects_path, &o->rejects, &o->rejects_fp, err);
-  return st;
-}
-
-static void abort_outputs(outputs *o) {
-  promo_atomic_abort(o->matrix);
-  promo_atomic_abort(o->pipeline);
-  promo_atomic_abort(o->rejects);
-  memset(o, 0, sizeof *o);
-}
-
-static promo_status commit_outputs(outputs *o, promo_error *err) {
-  promo_atomic_file *files[] = {o->matrix, o->pipeline, o->rejects};
-  promo_status st = PROMO_OK;
-  for (size_t i = 0; i < 3; i++) {
-    if (files[i] == NULL) continue;
-    if (st == PROMO_OK)
-      st = promo_atomic_commit(files[i], err);
-    else
-      promo_atomic_abort(files[i]);
-  }
-  memset(o, 0, sizeof *o);
+    st = promo_atomic_open(a->rejects_path, &o->files[OUT_REJECTS], &o->rejects_fp, err);
   return st;
 }
 
@@ -422,7 +403,7 @@ static promo_status run(cli *app, features_args *a, promo_error *err) {
     goto done;
   if (o.pipeline_fp != NULL && (st = save_pipeline(o.pipeline_fp, a->save_path, p, err)) != PROMO_OK)
     goto done;
-  if ((st = commit_outputs(&o, err)) != PROMO_OK) goto done;
+  if ((st = promo_atomic_commit_all(o.files, N_OUTPUTS, err)) != PROMO_OK) goto done;
   if (a->describe) describe(p, &m);
   if (app->level >= PROMO_LOG_INFO) {
     fprintf(stderr, _("%zu rows in, %llu rows written, %llu rejected; %zu feature columns\n"), m.n_rows,
@@ -430,7 +411,7 @@ static promo_status run(cli *app, features_args *a, promo_error *err) {
   }
 
 done:
-  abort_outputs(&o);
+  promo_atomic_abort_all(o.files, N_OUTPUTS);
   promo_matrix_clear(&m);
   promo_pipeline_free(p);
   promo_table_free(t);

@@ -89,8 +89,8 @@ static void write_rows(promo_csv_writer *w, const promo_table *t, const size_t *
   }
 }
 
-/* A table for the input's header: the pipeline's inputs get their training types, so
- * values parse as they did in training; every other column is kept as text. */
+/* Create a table for the input's header. The pipeline's inputs get their training types,
+ * so values parse as they did in training. Every other column is kept as text. */
 static promo_status create_table(const promo_csv *reader, const promo_pipeline *p,
                                  promo_table **out, promo_error *err) {
   size_t n = promo_csv_n_columns(reader);

@@ -123,13 +123,34 @@ void promo_atomic_abort(promo_atomic_file *f) {
   atomic_free(f);
 }
 
+promo_status promo_atomic_commit_all(promo_atomic_file **files, size_t n_files, promo_error *err) {
+  promo_status st = PROMO_OK;
+  for (size_t i = 0; i < n_files; i++) {
+    if (files[i] == NULL) continue;
+    if (st == PROMO_OK)
+      st = promo_atomic_commit(files[i], err);
+    else
+      promo_atomic_abort(files[i]);
+    files[i] = NULL;
+  }
+  return st;
+}
+
+void promo_atomic_abort_all(promo_atomic_file **files, size_t n_files) {
+  for (size_t i = 0; i < n_files; i++) {
+    promo_atomic_abort(files[i]);
+    files[i] = NULL;
+  }
+}
+
 /* Absolute path of `path` with its folder resolved, whether or not the file exists yet. */
 static char *canonical_path(const char *path) {
   char *full = realpath(path, NULL);
   if (full != NULL) return full;
   const char *slash = strrchr(path, '/');
   const char *base = slash != NULL ? slash + 1 : path;
-  size_t dir_len = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+  size_t dir_len = 1; /* "." or "/" */
+  if (slash != NULL && slash != path) dir_len = (size_t)(slash - path);
   char *dir = malloc(dir_len + 1);
   if (dir == NULL) return NULL;
   if (slash == NULL)

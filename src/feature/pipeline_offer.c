@@ -89,8 +89,8 @@ static void offer_values(const offer_step *step, const promo_offer *offer, bool 
   out[4] = (float)hours;
   out[13] = coupon ? 1.0f : 0.0f;
   if (step->price_column != NULL) {
-    /* Without a usable price the condition-met share paid stands in, which is exact for
-     * percent-off and multi-buy offers. */
+    /* Without a usable price, the share paid once the condition is met is used instead.
+     * It is exact for percent-off and multi-buy offers. */
     double rate = 1.0 - out[0];
     if (price > 0 && isfinite(price) &&
         promo_offer_effective_rate(offer, price, 1, &rate, NULL) != PROMO_OK)

@@ -34,8 +34,8 @@ static int64_t cell_seconds(const promo_column *col, size_t i) {
   return col->type == PROMO_TYPE_DATE ? col->ints[i] * 86400 : col->ints[i];
 }
 
-/* Time of event i: an event known only by its date may have happened at any time that
- * day, so it counts at the day's last second and no row earlier that day sees it. */
+/* Time of event i. An event known only by its date may have happened at any time that
+ * day, so it counts at the day's last second and no row earlier that day includes it. */
 static int64_t event_seconds(const promo_column *col, size_t i) {
   return col->type == PROMO_TYPE_DATE ? col->ints[i] * 86400 + 86399 : col->ints[i];
 }
