@@ -133,7 +133,7 @@ static void atomic_commit_all_stops_at_failure(void **state) {
   assert_non_null(d);
   for (struct dirent *e = readdir(d); e != NULL; e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
-    char leftover[192];
+    char leftover[512];
     snprintf(leftover, sizeof leftover, "%s/%s", moved, e->d_name);
     unlink(leftover);
   }

@@ -46,7 +46,7 @@ static int parse_layers(train_args *a, const char *text) {
     return cli_usage_error("train", _("invalid --layers '%s'; give at most %d unit counts, such as 128,64"),
                            text, PROMO_NN_MAX_HIDDEN);
   for (long k = 0; k < n; k++) {
-    long long units;
+    long long units = 0;
     if (parse_count("--layers", items[k], 1, 65536, &units) != EXIT_OK) return EXIT_USAGE;
     a->nn.hidden[k] = (size_t)units;
   }
