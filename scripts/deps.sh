@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config gettext locales
   libjansson-dev libxxhash-dev libcmocka-dev
-  libopenblas-dev liblapacke-dev
+  libopenblas-dev liblapacke-dev libglpk-dev libyaml-dev
   clang libclang-rt-14-dev libomp-dev
+  chromium
 )
 
 missing=()

@@ -348,6 +348,22 @@ void promo_csv_write_cell(promo_csv_writer *writer, const promo_table *table, si
  * failure. */
 promo_status promo_csv_writer_flush(promo_csv_writer *writer, promo_error *err);
 
+/* A new table with rows[0..n_rows) of t in that order, the same columns and types, and
+ * the source line numbers. Strings are interned again, so the copy's dictionaries hold
+ * only its own values: a pipeline fitted on it never sees another subset's category.
+ * PROMO_ERR_NOMEM is the only error. */
+promo_status promo_table_select(const promo_table *t, const size_t *rows, size_t n_rows,
+                                promo_table **out);
+
+/* Append a column of the given type with every cell missing, for values computed after
+ * loading (derived columns). The caller fills its value array and clears is_missing for
+ * the cells it sets. The new column has no source text (is_plain is 0), so the writer
+ * formats its values. Later records given to promo_table_append must carry the new
+ * field too. Errors: a name already in the table (PROMO_ERR_USAGE), PROMO_ERR_NOMEM; the
+ * table is unchanged on failure. *index (may be NULL) gets the new column's index. */
+promo_status promo_table_add_column(promo_table *table, const char *name, promo_type type,
+                                    size_t *index, promo_error *err);
+
 #ifdef __cplusplus
 }
 #endif

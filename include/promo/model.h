@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "promo/core.h"
+#include "promo/data.h"
+#include "promo/feature.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -316,6 +318,64 @@ promo_status promo_model_save(const char *path, promo_nn *nn,
 promo_status promo_model_load(const char *path, promo_nn **nn,
                               struct promo_pipeline **pipeline, json_t **training,
                               promo_error *err);
+
+/* ------------------------------------------------------------------ trainer */
+
+/* Training from tables, shared by `promo train`, `promo cv`, `promo optimize` and
+ * `promo run`: the pipeline is fitted on the training table only, then the network. */
+
+/* Read column `target` of t as floats into y [t->n_rows]. PROMO_ERR_USAGE when the column
+ * is not in the header; PROMO_ERR_DATA naming path, line and column when it does not hold
+ * numbers or booleans, or a value is missing or invalid. */
+promo_status promo_model_read_target(const promo_table *t, const char *target, const char *path,
+                                     float *y, promo_error *err);
+
+/* PROMO_TASK_BINARY when every y is 0 or 1, else PROMO_TASK_REGRESSION. */
+promo_task promo_model_infer_task(const float *y, size_t n);
+
+/* "binary", "regression" or "poisson". */
+const char *promo_model_task_name(promo_task task);
+/* Parse one of those names; false when unknown. */
+bool promo_model_task_parse(const char *name, promo_task *out);
+
+typedef struct promo_trainer_options {
+  promo_pipeline_options pipeline; /* pipeline.target must name the target column */
+  promo_nn_options nn;             /* nn.task must be set (see promo_model_infer_task) */
+  bool embeddings;                 /* index-encoded columns feed embeddings (default) */
+} promo_trainer_options;
+
+/* Defaults of both parts, with embeddings on. */
+void promo_trainer_options_init(promo_trainer_options *opt);
+
+/* The outcome of promo_model_fit_tables; release with promo_trainer_result_clear. */
+typedef struct promo_trainer_result {
+  promo_pipeline *pipeline;
+  promo_nn *nn;
+  promo_nn_history history;
+  size_t n_features;
+} promo_trainer_result;
+
+void promo_trainer_result_clear(promo_trainer_result *result);
+
+/* Fit the pipeline on `train` (with y_train [train->n_rows]), apply it to `valid` (may be
+ * NULL or empty; then no validation and no early stopping), add embeddings for index
+ * columns when asked and train the network. `path` names the data in messages. The
+ * options are not modified: the embeddings are added to a copy, which the network keeps.
+ * PROMO_ERR_USAGE when no column becomes a feature; otherwise the errors of the pipeline
+ * and of promo_nn_fit. On failure *result is cleared. */
+promo_status promo_model_fit_tables(const promo_table *train, const float *y_train,
+                                    const promo_table *valid, const float *y_valid,
+                                    const char *path, const promo_trainer_options *opt,
+                                    promo_context *ctx, promo_trainer_result *result,
+                                    promo_error *err);
+
+/* Predict every row of t into out [t->n_rows] with the pipeline and the network (a
+ * probability for binary models, the expected value otherwise). The table must have the
+ * pipeline's input columns (PROMO_ERR_USAGE naming a missing one). Memory grows with
+ * t->n_rows; split very large tables into chunks. */
+promo_status promo_model_predict_table(const promo_nn *nn, const struct promo_pipeline *pipeline,
+                                       const promo_table *t, const char *path, promo_context *ctx,
+                                       float *out, promo_error *err);
 
 #ifdef __cplusplus
 }

@@ -71,9 +71,19 @@ int cli_features(cli *app, int argc, char **argv);
 int cli_train(cli *app, int argc, char **argv);
 int cli_predict(cli *app, int argc, char **argv);
 int cli_inspect(cli *app, int argc, char **argv);
+int cli_eval(cli *app, int argc, char **argv);
+int cli_cv(cli *app, int argc, char **argv);
+int cli_optimize(cli *app, int argc, char **argv);
+int cli_run(cli *app, int argc, char **argv);
+int cli_report(cli *app, int argc, char **argv);
 
-/* Help of `promo offer`, beside its command. */
+/* Help of the commands whose help lives beside them. */
 void cli_print_help_offer(FILE *out);
+void cli_print_help_eval(FILE *out);
+void cli_print_help_cv(FILE *out);
+void cli_print_help_optimize(FILE *out);
+void cli_print_help_run(FILE *out);
+void cli_print_help_report(FILE *out);
 
 /* Help for one subcommand, or the overview for NULL; returns false if unknown. */
 bool cli_print_help(FILE *out, const char *command);

@@ -162,37 +162,6 @@ static int parse_args(train_args *a, int argc, char **argv) {
 
 /* ------------------------------------------------------------------ data */
 
-/* Read the target column as floats into y [n_rows]. A missing or unparsed value, or a
- * column that is not a number or boolean, is PROMO_ERR_DATA naming the line. */
-static promo_status read_target(const promo_table *t, size_t c, const char *path, float *y, promo_error *err) {
-  const promo_column *col = &t->columns[c];
-  bool is_int = col->type == PROMO_TYPE_INT || col->type == PROMO_TYPE_BOOL;
-  if (!is_int && col->type != PROMO_TYPE_DECIMAL) {
-    promo_error_at(err, path, 0, 0);
-    snprintf(err->column_name, sizeof err->column_name, "%s", col->name);
-    return promo_error_set(err, PROMO_ERR_DATA, _("target column '%s' holds %s values; it must hold numbers or 0/1"),
-                           col->name, promo_type_name(col->type));
-  }
-  for (size_t r = 0; r < t->n_rows; r++) {
-    if (col->is_missing[r]) {
-      promo_error_at(err, path, t->lines[r], (int64_t)c + 1);
-      snprintf(err->column_name, sizeof err->column_name, "%s", col->name);
-      return promo_error_set(err, PROMO_ERR_DATA,
-                             _("target column '%s' is missing or invalid on this row; clean the file "
-                               "first (promo clean --missing %s=drop)"),
-                             col->name, col->name);
-    }
-    y[r] = is_int ? (float)col->ints[r] : (float)col->reals[r];
-  }
-  return PROMO_OK;
-}
-
-static bool is_zero_one(const float *y, size_t n) {
-  for (size_t r = 0; r < n; r++)
-    if (y[r] != 0.0f && y[r] != 1.0f) return false;
-  return true;
-}
-
 typedef struct timed_row {
   double time;
   size_t row;
@@ -255,69 +224,6 @@ static promo_status choose_valid_rows(size_t n, double share, uint64_t seed, uin
   free(order);
   *n_valid = k;
   return PROMO_OK;
-}
-
-/* Copy the rows with keep[r] == want into a new table with the same columns and types.
- * Strings are interned again, so the copy's dictionaries hold only its own rows' values
- * and the pipeline fitted on it never sees a validation row's category. */
-static promo_status copy_rows(const promo_table *t, const uint8_t *keep, uint8_t want, size_t n_out,
-                              promo_table **out) {
-  const char **names = malloc((t->n_columns + 1) * sizeof *names);
-  promo_type *types = malloc((t->n_columns + 1) * sizeof *types);
-  promo_status st = names != NULL && types != NULL ? PROMO_OK : PROMO_ERR_NOMEM;
-  for (size_t c = 0; st == PROMO_OK && c < t->n_columns; c++) {
-    names[c] = t->columns[c].name;
-    types[c] = t->columns[c].type;
-  }
-  if (st == PROMO_OK) st = promo_table_create(t->n_columns, names, types, false, out);
-  free(names);
-  free(types);
-  if (st != PROMO_OK) return st;
-
-  promo_table *s = *out;
-  size_t cap = n_out > 0 ? n_out : 1;
-  s->lines = malloc(cap * sizeof *s->lines);
-  if (s->lines == NULL) st = PROMO_ERR_NOMEM;
-  for (size_t c = 0; st == PROMO_OK && c < t->n_columns; c++) {
-    const promo_column *src = &t->columns[c];
-    promo_column *dst = &s->columns[c];
-    dst->is_missing = malloc(cap);
-    dst->is_invalid = malloc(cap);
-    dst->is_plain = malloc(cap);
-    if (src->ints != NULL) dst->ints = malloc(cap * sizeof *dst->ints);
-    if (src->reals != NULL) dst->reals = malloc(cap * sizeof *dst->reals);
-    if (src->codes != NULL) dst->codes = malloc(cap * sizeof *dst->codes);
-    if (dst->is_missing == NULL || dst->is_invalid == NULL || dst->is_plain == NULL ||
-        (src->ints != NULL && dst->ints == NULL) || (src->reals != NULL && dst->reals == NULL) ||
-        (src->codes != NULL && dst->codes == NULL))
-      st = PROMO_ERR_NOMEM;
-  }
-  if (st != PROMO_OK) return st;
-  s->capacity = cap;
-
-  size_t i = 0;
-  for (size_t r = 0; st == PROMO_OK && r < t->n_rows; r++) {
-    if (keep[r] != want) continue;
-    s->lines[i] = t->lines[r];
-    for (size_t c = 0; st == PROMO_OK && c < t->n_columns; c++) {
-      const promo_column *src = &t->columns[c];
-      promo_column *dst = &s->columns[c];
-      dst->is_missing[i] = src->is_missing[r];
-      dst->is_invalid[i] = src->is_invalid[r];
-      dst->is_plain[i] = src->is_plain[r];
-      if (src->ints != NULL) dst->ints[i] = src->ints[r];
-      if (src->reals != NULL) dst->reals[i] = src->reals[r];
-      if (src->codes == NULL) continue;
-      dst->codes[i] = -1;
-      if (src->codes[r] < 0) continue;
-      size_t len = 0;
-      const char *text = promo_dict_string(src->dict, src->codes[r], &len);
-      st = promo_dict_intern(dst->dict, text, len, &dst->codes[i]);
-    }
-    i++;
-  }
-  s->n_rows = i;
-  return st;
 }
 
 /* ------------------------------------------------------------------ metrics */
@@ -389,10 +295,6 @@ static json_t *valid_metrics(promo_task task, const float *p, const float *y, si
                    number_or_null(abs_err / (double)n), "wape", number_or_null(abs_y > 0 ? abs_err / abs_y : NAN));
 }
 
-static const char *task_name(promo_task task) {
-  return task == PROMO_TASK_BINARY ? "binary" : task == PROMO_TASK_POISSON ? "poisson" : "regression";
-}
-
 /* The training record: task, target, settings, per-epoch history and final metrics. */
 static json_t *training_json(const train_args *a, const promo_nn_options *opt, size_t n_train, size_t n_valid,
                              const promo_nn_history *h, json_t *metrics, int n_threads) {
@@ -417,7 +319,7 @@ static json_t *training_json(const train_args *a, const promo_nn_options *opt, s
   if (settings != NULL)
     json_object_set_new(settings, "valid_split", json_string(a->valid_time != NULL ? "latest by time" : "random"));
   if (settings != NULL && a->valid_time != NULL) json_object_set_new(settings, "valid_time", json_string(a->valid_time));
-  return json_pack("{s:s, s:s, s:o, s:o, s:I, s:b, s:o}", "task", task_name(opt->task), "target", a->target,
+  return json_pack("{s:s, s:s, s:o, s:o, s:I, s:b, s:o}", "task", promo_model_task_name(opt->task), "target", a->target,
                    "settings", settings, "history", history, "best_epoch", (json_int_t)h->best_epoch + 1,
                    "stopped_early", h->stopped_early, "metrics", metrics != NULL ? metrics : json_null());
 }
@@ -427,10 +329,7 @@ static json_t *training_json(const train_args *a, const promo_nn_options *opt, s
 /* The tables and matrices of one run, released together. */
 typedef struct train_state {
   promo_table *all, *train, *valid;
-  promo_pipeline *pipeline;
-  promo_matrix m_train, m_valid;
-  promo_nn *nn;
-  promo_nn_history history;
+  promo_trainer_result fit;
   float *y_all, *y_train, *y_valid, *p_valid;
   uint8_t *is_valid;
   json_t *training;
@@ -442,11 +341,7 @@ static void state_clear(train_state *s) {
   promo_table_free(s->all);
   promo_table_free(s->train);
   promo_table_free(s->valid);
-  promo_pipeline_free(s->pipeline);
-  promo_matrix_clear(&s->m_train);
-  promo_matrix_clear(&s->m_valid);
-  promo_nn_free(s->nn);
-  promo_nn_history_clear(&s->history);
+  promo_trainer_result_clear(&s->fit);
   free(s->y_all);
   free(s->y_train);
   free(s->y_valid);
@@ -472,6 +367,18 @@ static promo_status check_columns(const promo_table *t, const char *option, cons
   return PROMO_OK;
 }
 
+/* A new table of the rows with keep[r] == want (n_out of them), in file order. */
+static promo_status select_rows(const promo_table *t, const uint8_t *keep, uint8_t want, size_t n_out,
+                                promo_table **out) {
+  size_t *rows = malloc((n_out > 0 ? n_out : 1) * sizeof *rows);
+  if (rows == NULL) return PROMO_ERR_NOMEM;
+  for (size_t r = 0, i = 0; r < t->n_rows; r++)
+    if (keep[r] == want) rows[i++] = r;
+  promo_status st = promo_table_select(t, rows, n_out, out);
+  free(rows);
+  return st;
+}
+
 /* Load the data, read the target, choose the task and split the rows. */
 static promo_status prepare_data(cli *app, train_args *a, train_state *s, size_t *n_valid, promo_error *err) {
   promo_load_options load;
@@ -491,18 +398,15 @@ static promo_status prepare_data(cli *app, train_args *a, train_state *s, size_t
   s->y_all = malloc(n * sizeof *s->y_all);
   s->is_valid = malloc(n);
   if (s->y_all == NULL || s->is_valid == NULL) return nomem(err);
-  size_t target = (size_t)promo_table_find(s->all, a->target);
-  if ((st = read_target(s->all, target, a->input, s->y_all, err)) != PROMO_OK) return st;
+  if ((st = promo_model_read_target(s->all, a->target, a->input, s->y_all, err)) != PROMO_OK) return st;
 
-  bool zero_one = is_zero_one(s->y_all, n);
+  bool zero_one = promo_model_infer_task(s->y_all, n) == PROMO_TASK_BINARY;
   if (a->task_name == NULL) {
     a->nn.task = zero_one ? PROMO_TASK_BINARY : PROMO_TASK_REGRESSION;
-    promo_log(&app->ctx, PROMO_LOG_INFO, _("task: %s (target '%s' %s)"), task_name(a->nn.task), a->target,
+    promo_log(&app->ctx, PROMO_LOG_INFO, _("task: %s (target '%s' %s)"), promo_model_task_name(a->nn.task), a->target,
               zero_one ? _("holds only 0 and 1") : _("holds other values than 0 and 1"));
   } else {
-    a->nn.task = strcmp(a->task_name, "binary") == 0    ? PROMO_TASK_BINARY
-                 : strcmp(a->task_name, "poisson") == 0 ? PROMO_TASK_POISSON
-                                                        : PROMO_TASK_REGRESSION;
+    promo_model_task_parse(a->task_name, &a->nn.task);
   }
   if (a->nn.task == PROMO_TASK_BINARY && !zero_one) {
     promo_error_at(err, a->input, 0, 0);
@@ -527,8 +431,8 @@ static promo_status prepare_data(cli *app, train_args *a, train_state *s, size_t
   } else if (choose_valid_rows(n, a->valid_share, a->nn.seed, s->is_valid, n_valid) != PROMO_OK) {
     return nomem(err);
   }
-  if ((st = copy_rows(s->all, s->is_valid, 0, n - *n_valid, &s->train)) != PROMO_OK ||
-      (st = copy_rows(s->all, s->is_valid, 1, *n_valid, &s->valid)) != PROMO_OK)
+  if ((st = select_rows(s->all, s->is_valid, 0, n - *n_valid, &s->train)) != PROMO_OK ||
+      (st = select_rows(s->all, s->is_valid, 1, *n_valid, &s->valid)) != PROMO_OK)
     return nomem(err);
   s->y_train = malloc(n * sizeof *s->y_train);
   s->y_valid = malloc(n * sizeof *s->y_valid);
@@ -538,22 +442,6 @@ static promo_status prepare_data(cli *app, train_args *a, train_state *s, size_t
     else s->y_train[i++] = s->y_all[r];
   }
   return PROMO_OK;
-}
-
-/* Fit the pipeline on the training rows and apply it to the validation rows. */
-static promo_status make_features(cli *app, train_args *a, train_state *s, promo_error *err) {
-  promo_pipeline_data data = {s->train, a->input, NULL, NULL};
-  promo_status st = promo_pipeline_fit_transform(&data, &a->opt, &app->ctx, &s->pipeline, &s->m_train, err);
-  if (st == PROMO_OK && s->m_train.n_columns == 0)
-    st = promo_error_set(err, PROMO_ERR_USAGE, "%s",
-                         _("no column became a feature; check --ignore and --transform, and run "
-                           "'promo features DATA.csv --describe' to see each column's type"));
-  if (st == PROMO_OK && s->valid->n_rows > 0) {
-    data.rows = s->valid;
-    st = promo_pipeline_transform(s->pipeline, &data, &app->ctx, &s->m_valid, err);
-  }
-  if (st != PROMO_OK && err->path[0] == '\0') promo_error_at(err, a->input, err->line, err->column);
-  return st;
 }
 
 static promo_status write_metrics(const train_args *a, train_state *s, promo_error *err) {
@@ -567,36 +455,13 @@ static void print_summary(const cli *app, const train_args *a, const train_state
   if (app->level < PROMO_LOG_INFO) return;
   const json_t *metrics = json_object_get(s->training, "metrics");
   fprintf(stderr, _("trained on %zu rows, validated on %zu, %zu features, %zu epochs; model in %s"),
-          s->train->n_rows, n_valid, s->m_train.n_columns, s->history.n_epochs, a->output);
+          s->train->n_rows, n_valid, s->fit.n_features, s->fit.history.n_epochs, a->output);
   const char *key;
   const json_t *value;
   json_object_foreach((json_t *)metrics, key, value) {
     if (json_is_number(value)) fprintf(stderr, " %s=%.4f", key, json_number_value(value));
   }
   fputc('\n', stderr);
-}
-
-/* Feed every index-encoded column (--transform COL=index) to an embedding instead of using
- * the index as a number. The width follows the common rule of thumb
- * min(32, round(1.6 * K^0.56)) for K levels (fast.ai's embedding-size heuristic). */
-static void add_embeddings(cli *app, const promo_pipeline *p, promo_nn_options *nn) {
-  nn->n_embeddings = 0;
-  for (size_t j = 0; j < promo_pipeline_n_outputs(p); j++) {
-    size_t levels = promo_pipeline_output_index_levels(p, j);
-    if (levels == 0) continue;
-    if (nn->n_embeddings == PROMO_NN_MAX_EMBEDDINGS) {
-      promo_log(&app->ctx, PROMO_LOG_WARN,
-                _("more than %d index columns; '%s' is used as a number, not an embedding"),
-                PROMO_NN_MAX_EMBEDDINGS, promo_pipeline_output_name(p, j));
-      continue;
-    }
-    size_t dim = (size_t)llround(1.6 * pow((double)levels, 0.56));
-    if (dim < 2) dim = 2;
-    if (dim > 32) dim = 32;
-    nn->embeddings[nn->n_embeddings++] = (promo_nn_embedding){j, levels, dim};
-    promo_log(&app->ctx, PROMO_LOG_INFO, _("embedding for '%s': %zu levels, %zu dimensions"),
-              promo_pipeline_output_name(p, j), levels, dim);
-  }
 }
 
 static promo_status run(cli *app, train_args *a, promo_error *err) {
@@ -614,15 +479,12 @@ static promo_status run(cli *app, train_args *a, promo_error *err) {
     goto done;
 
   if ((st = prepare_data(app, a, &s, &n_valid, err)) != PROMO_OK) goto done;
-  if ((st = make_features(app, a, &s, err)) != PROMO_OK) goto done;
+  promo_trainer_options topt = {a->opt, a->nn, true};
+  if ((st = promo_model_fit_tables(s.train, s.y_train, s.valid, s.y_valid, a->input, &topt, &app->ctx, &s.fit,
+                                   err)) != PROMO_OK)
+    goto done;
   promo_log(&app->ctx, PROMO_LOG_INFO, _("%zu training rows, %zu validation rows (seed %llu), %zu features"),
-            s.train->n_rows, n_valid, (unsigned long long)a->nn.seed, s.m_train.n_columns);
-
-  add_embeddings(app, s.pipeline, &a->nn);
-  if ((st = promo_nn_create(s.m_train.n_columns, &a->nn, &s.nn, err)) != PROMO_OK) goto done;
-  st = promo_nn_fit(s.nn, s.m_train.X, s.y_train, s.m_train.n_rows, n_valid > 0 ? s.m_valid.X : NULL,
-                    n_valid > 0 ? s.y_valid : NULL, n_valid, &app->ctx, &s.history, err);
-  if (st != PROMO_OK) goto done;
+            s.train->n_rows, n_valid, (unsigned long long)a->nn.seed, s.fit.n_features);
 
   json_t *metrics = NULL;
   if (n_valid > 0) {
@@ -631,7 +493,9 @@ static promo_status run(cli *app, train_args *a, promo_error *err) {
       st = nomem(err);
       goto done;
     }
-    if ((st = promo_nn_predict(s.nn, s.m_valid.X, n_valid, s.p_valid, &app->ctx, err)) != PROMO_OK) goto done;
+    if ((st = promo_model_predict_table(s.fit.nn, s.fit.pipeline, s.valid, a->input, &app->ctx, s.p_valid, err)) !=
+        PROMO_OK)
+      goto done;
     metrics = valid_metrics(a->nn.task, s.p_valid, s.y_valid, n_valid, &st);
     if (st != PROMO_OK || metrics == NULL) {
       json_decref(metrics);
@@ -639,14 +503,15 @@ static promo_status run(cli *app, train_args *a, promo_error *err) {
       goto done;
     }
   }
-  s.training = training_json(a, &a->nn, s.train->n_rows, n_valid, &s.history, metrics, app->ctx.n_threads);
+  s.training = training_json(a, promo_nn_get_options(s.fit.nn), s.train->n_rows, n_valid, &s.fit.history, metrics,
+                             app->ctx.n_threads);
   if (s.training == NULL) {
     st = nomem(err);
     goto done;
   }
 
   if (s.metrics_fp != NULL && (st = write_metrics(a, &s, err)) != PROMO_OK) goto done;
-  if ((st = promo_model_save(a->output, s.nn, s.pipeline, s.training, err)) != PROMO_OK) goto done;
+  if ((st = promo_model_save(a->output, s.fit.nn, s.fit.pipeline, s.training, err)) != PROMO_OK) goto done;
   if (s.metrics != NULL) {
     st = promo_atomic_commit(s.metrics, err);
     s.metrics = NULL;

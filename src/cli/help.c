@@ -215,9 +215,20 @@ bool cli_print_help(FILE *out, const char *command) {
     help_inspect(out);
     return true;
   }
-  if (strcmp(command, "offer") == 0) {
-    cli_print_help_offer(out);
-    return true;
+  static const struct {
+    const char *name;
+    void (*print)(FILE *out);
+  } beside[] = {{"offer", cli_print_help_offer},
+                {"eval", cli_print_help_eval},
+                {"cv", cli_print_help_cv},
+                {"optimize", cli_print_help_optimize},
+                {"run", cli_print_help_run},
+                {"report", cli_print_help_report}};
+  for (size_t k = 0; k < sizeof beside / sizeof beside[0]; k++) {
+    if (strcmp(command, beside[k].name) == 0) {
+      beside[k].print(out);
+      return true;
+    }
   }
   return false;
 }

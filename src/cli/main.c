@@ -145,6 +145,11 @@ static const command_entry commands[] = {
     {"train", cli_train},
     {"predict", cli_predict},
     {"inspect", cli_inspect},
+    {"eval", cli_eval},
+    {"cv", cli_cv},
+    {"optimize", cli_optimize},
+    {"run", cli_run},
+    {"report", cli_report},
 };
 
 int main(int argc, char **argv) {
