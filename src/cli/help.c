@@ -162,11 +162,18 @@ static void help_train(FILE *out) {
           "  --seed N                seed of the split, the weights and the shuffling\n"
           "                          (default 42)\n"
           "\n"
+          "Held-out test:\n"
+          "  --test-split S          keep this share of rows out of training and\n"
+          "                          validation, and report their metrics apart\n"
+          "  --test-after VALUE      keep the rows after VALUE (a date, time or number)\n"
+          "                          out as test rows instead\n"
+          "  --test-time COL         the column --test-after reads (default: the\n"
+          "                          --valid-time column)\n"
+          "\n"
           "Output:\n"
           "  -o, --output FILE       the model file\n"
           "  --metrics FILE          JSON with the settings, each epoch's losses and the\n"
-          "                          validation metrics (binary: AUC, log loss, accuracy;\n"
-          "                          otherwise RMSE, MAE, WAPE)\n"),
+          "                          validation and test metrics (see 'promo help eval')\n"),
         out);
 }
 
