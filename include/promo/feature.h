@@ -923,6 +923,90 @@ promo_status promo_pipeline_to_json(const promo_pipeline *pipeline, json_t **out
 promo_status promo_pipeline_from_json(const json_t *json, promo_pipeline **out,
                                       promo_error *err);
 
+/* ===================================================================== derived columns */
+
+/* A compiled arithmetic expression over table columns, for columns a project derives
+ * instead of storing them: `exp(logmove)`, `pick(brand, price1, price2, price3)`.
+ *
+ * Syntax, loosest binding first:
+ *   a < b, a <= b, a > b, a >= b, a == b, a != b   1 when true, 0 when false; a chain
+ *                                                  such as a < b < c is rejected
+ *   a + b, a - b                                   left to right
+ *   a * b, a / b                                   left to right
+ *   -a                                             unary minus
+ *   a ^ b                                          power, right to left: -2^2 is -4
+ * Operands are numbers (12, 0.5, .5, 1e-3), column names (bare ASCII identifiers
+ * [A-Za-z_][A-Za-z0-9_]*, or any name in backticks: `unit price`, `单价`, with a
+ * backtick inside written twice), parenthesized expressions and function calls:
+ *   exp log log1p expm1 sqrt abs floor ceil   one argument
+ *   round(x)                                  nearest integer, halves away from zero
+ *   min(a, b, ...) max(a, b, ...)             two or more arguments
+ *   if(cond, a, b)                            a when cond is non-zero, else b
+ *   pick(i, a1, ..., an)                      the i-th of a1..an (1-based)
+ * A name followed by '(' is a function call; otherwise it is a column, so a column may be
+ * called `log`.
+ *
+ * Evaluation is per row and in double precision. Integer, boolean, date (days since
+ * 1970-01-01) and datetime (seconds) columns read as numbers; categorical and text columns
+ * are rejected when binding. A row's result is missing when
+ *   - an input it needs is missing: if() and pick() evaluate only the argument they
+ *     choose, so a missing value in another argument does not matter;
+ *   - a function is outside its domain: log or sqrt of a negative number, log of 0,
+ *     log1p of -1 or less, division by 0, 0 to a negative power, a negative number to a
+ *     fractional power, a pick() index that is not a whole number from 1 to n;
+ *   - a value overflows to infinity, also in an intermediate step (exp(1000)).
+ * Each cause is counted in promo_expr_stats. */
+typedef struct promo_expr promo_expr;
+
+/* Why rows of an evaluation came out missing. */
+typedef struct promo_expr_stats {
+  uint64_t n_rows;           /* rows evaluated */
+  uint64_t n_missing_input;  /* missing because an input they needed was missing */
+  uint64_t n_domain;         /* missing because a function was outside its domain */
+  uint64_t n_overflow;       /* missing because a value overflowed */
+  int64_t first_domain_row;  /* 0-based row of the first domain error, -1 if none */
+  const char *first_domain_op; /* its operator or function ("log", "/"), static; NULL if none */
+} promo_expr_stats;
+
+/* Compile an expression. Errors are PROMO_ERR_USAGE (syntax: err->column is the 1-based
+ * character position in `text`, counting UTF-8 characters, and the message says what was
+ * expected and what was found) and PROMO_ERR_NOMEM. The text is copied. */
+promo_status promo_expr_parse(const char *text, promo_expr **out, promo_error *err);
+
+void promo_expr_free(promo_expr *expr);
+
+/* The expression's text as given to promo_expr_parse. Owned by the expression. */
+const char *promo_expr_text(const promo_expr *expr);
+
+/* The distinct column names the expression reads, in order of first use. Owned by the
+ * expression. */
+size_t promo_expr_n_columns(const promo_expr *expr);
+const char *promo_expr_column_name(const promo_expr *expr, size_t i);
+
+/* Resolve the column names against a table's header. A name not in the table is
+ * PROMO_ERR_USAGE with err->column_name set and the closest column names listed; a
+ * categorical or text column is PROMO_ERR_USAGE too. The expression keeps column indices
+ * only, so it can be bound again to another table with the same columns (test rows after
+ * training rows). */
+promo_status promo_expr_bind(promo_expr *expr, const promo_table *table, promo_error *err);
+
+/* Evaluate the bound expression on every row of `table`, which must have the header it
+ * was bound to: out[r] is the value of row r, and is_missing[r] is 1 where the result is
+ * missing (out[r] is then 0). out and is_missing have table->n_rows elements. stats (may
+ * be NULL) is overwritten. Errors: PROMO_ERR_USAGE for an unbound expression or a table
+ * with fewer columns than it was bound to. */
+promo_status promo_expr_eval(const promo_expr *expr, const promo_table *table, double *out,
+                             uint8_t *is_missing, promo_expr_stats *stats, promo_error *err);
+
+/* Parse `text`, bind it to `table` and append the result as a new DECIMAL column `name`
+ * (see promo_table_add_column). Rows whose result is missing are missing in the new
+ * column, and a warning through ctx (may be NULL) gives their count by cause. A name
+ * that is already a column is PROMO_ERR_USAGE, so a derived column never replaces data
+ * silently. stats (may be NULL) receives the counts. On failure the table is unchanged. */
+promo_status promo_table_derive(promo_table *table, const char *name, const char *text,
+                                const promo_context *ctx, promo_expr_stats *stats,
+                                promo_error *err);
+
 #ifdef __cplusplus
 }
 #endif
