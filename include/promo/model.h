@@ -342,9 +342,11 @@ typedef struct promo_trainer_options {
   promo_pipeline_options pipeline; /* pipeline.target must name the target column */
   promo_nn_options nn;             /* nn.task must be set (see promo_model_infer_task) */
   bool embeddings;                 /* index-encoded columns feed embeddings (default) */
+  bool output_bias_from_mean;      /* start the output bias at the training target's mean
+                                      on the task's link scale (default) */
 } promo_trainer_options;
 
-/* Defaults of both parts, with embeddings on. */
+/* Defaults of both parts, with embeddings and the mean output bias on. */
 void promo_trainer_options_init(promo_trainer_options *opt);
 
 /* The outcome of promo_model_fit_tables; release with promo_trainer_result_clear. */

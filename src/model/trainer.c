@@ -62,6 +62,7 @@ void promo_trainer_options_init(promo_trainer_options *opt) {
   promo_pipeline_options_init(&opt->pipeline);
   promo_nn_options_init(&opt->nn);
   opt->embeddings = true;
+  opt->output_bias_from_mean = true;
 }
 
 void promo_trainer_result_clear(promo_trainer_result *result) {
@@ -90,6 +91,31 @@ static void add_embeddings(promo_context *ctx, const promo_pipeline *p, promo_nn
     nn->embeddings[nn->n_embeddings++] = (promo_nn_embedding){j, levels, dim};
     promo_log(ctx, PROMO_LOG_INFO, _("embedding for '%s': %zu levels, %zu dimensions"),
               promo_pipeline_output_name(p, j), levels, dim);
+  }
+}
+
+/* Start the output bias where a constant model would be: the mean target through the
+ * task's inverse link (logit for binary, log for poisson, identity for regression), as
+ * gradient boosting starts from the average (LightGBM's boost_from_average). Without it a
+ * Poisson network whose targets are in the thousands starts predicting 1 and spends its
+ * first epochs climbing there. */
+static void init_output_bias(promo_nn *nn, promo_task task, const float *y, size_t n) {
+  double sum = 0;
+  for (size_t r = 0; r < n; r++) sum += y[r];
+  double mean = n > 0 ? sum / (double)n : 0, bias = mean;
+  if (task == PROMO_TASK_BINARY) {
+    double q = fmin(fmax(mean, 1e-6), 1 - 1e-6);
+    bias = log(q / (1 - q));
+  } else if (task == PROMO_TASK_POISSON) {
+    bias = log(fmax(mean, 1e-6));
+  }
+  char name[32];
+  snprintf(name, sizeof name, "dense%zu.bias", promo_nn_get_options(nn)->n_hidden);
+  for (size_t i = 0; i < promo_nn_n_tensors(nn); i++) {
+    if (strcmp(promo_nn_tensor_name(nn, i), name) != 0) continue;
+    size_t n_dims, dims[2], offset;
+    promo_nn_tensor_shape(nn, i, &n_dims, dims, &offset);
+    promo_nn_params(nn)[offset] = (float)bias;
   }
 }
 
@@ -122,6 +148,7 @@ promo_status promo_model_fit_tables(const promo_table *train, const float *y_tra
   else nn.n_embeddings = 0;
   if (n_valid == 0) nn.restore_best = false;
   if ((st = promo_nn_create(m_train.n_columns, &nn, &result->nn, err)) != PROMO_OK) goto done;
+  if (opt->output_bias_from_mean) init_output_bias(result->nn, nn.task, y_train, train->n_rows);
   st = promo_nn_fit(result->nn, m_train.X, y_train, m_train.n_rows, n_valid > 0 ? m_valid.X : NULL,
                     n_valid > 0 ? y_valid : NULL, n_valid, ctx, &result->history, err);
 
