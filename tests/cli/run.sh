@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Command-line tests of `promo run`: a small project over the first 2,000 rows of the
+# Hillstrom e-mail campaign runs every stage, resumes with --from, stops at a failing
+# stage keeping earlier files, and names the key and line of project-file mistakes.
+# Usage: run.sh PROMO_BINARY TESTS_DATA_DIR
+set -u
+promo=$1
+data=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+failures=0
+passes=0
+
+check() {
+  local name=$1
+  shift
+  if "$@"; then passes=$((passes + 1)); else
+    echo "FAIL: $name" >&2
+    failures=$((failures + 1))
+  fi
+}
+run() {
+  local expected=$1
+  shift
+  "$promo" "$@" >"$work/out" 2>"$work/err"
+  local rc=$?
+  if [ "$rc" -ne "$expected" ]; then
+    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
+    cat "$work/err" >&2
+    failures=$((failures + 1))
+    return 1
+  fi
+  passes=$((passes + 1))
+}
+err_has() { grep -qF -- "$1" "$work/err"; }
+
+mkdir -p "$work/project"
+cp "$data/response_sample.csv" "$work/project/customers.csv"
+cat >"$work/project/project.yaml" <<'YAML'
+name: e-mail test
+sources:
+  data: customers.csv
+clean:
+  duplicates: false
+features:
+  ignore: [conversion, spend]
+model:
+  target: visit
+  layers: [16]
+  epochs: 5
+  batch: 64
+  seed: 7
+evaluation:
+  folds: 3
+  test: 0.25
+plan:
+  units: test
+  options:
+    - name: none
+      set: {segment: No E-Mail}
+    - name: mens
+      set: {segment: Mens E-Mail}
+    - name: womens
+      set: {segment: Womens E-Mail}
+  objective: incremental_revenue
+  order_value: 20
+  fee: 0.1
+  budget: 20
+YAML
+
+# The whole run; one thread, so results are the same on every machine.
+run 0 --threads 1 run "$work/project/project.yaml" -o "$work/out1"
+for f in cleaned.csv rejects.csv quality.json model.promo metrics.json predictions.csv plan_units.csv \
+  plan.csv plan.json report.json report.html; do
+  check "run wrote $f" test -s "$work/out1/$f"
+done
+check "each stage is printed with its time" err_has "[5/5]"
+check "2000 rows accounted for" grep -qF '"rows_in": 2000' "$work/out1/report.json"
+check "500 test predictions" test "$(($(wc -l <"$work/out1/predictions.csv") - 1))" = 500
+check "cross-validation has 3 folds" test "$(grep -c '"fold":' "$work/out1/metrics.json")" = 3
+check "test auc reported" grep -qF '"auc"' "$work/out1/metrics.json"
+check "one plan row per test unit" test "$(($(wc -l <"$work/out1/plan.csv") - 1))" = 500
+spend=$(grep -o '"budget": [0-9.e+-]*' "$work/out1/plan.json" | head -1 | cut -d' ' -f2)
+check "plan spend within the budget (spent $spend)" awk -v s="$spend" 'BEGIN { exit !(s <= 20 + 1e-9) }'
+check "report has the plan" grep -qF 'data-chart=' "$work/out1/report.html"
+check "report needs no network" bash -c "! grep -qE '(src|href)=\"https?:' '$work/out1/report.html'"
+
+# Resuming at the plan reuses the model and gives the same plan.
+cp "$work/out1/plan.csv" "$work/plan_first.csv"
+run 0 --threads 1 run "$work/project/project.yaml" -o "$work/out1" --from plan
+check "resumed run starts at the plan" bash -c "! grep -qF '[1/5]' '$work/err'"
+check "same plan after resuming" cmp -s "$work/plan_first.csv" "$work/out1/plan.csv"
+
+# Resuming in an empty folder names what is missing.
+run 2 run "$work/project/project.yaml" -o "$work/empty" --from evaluate
+check "missing earlier stage is named" err_has "run the earlier stages first"
+
+# A failing stage stops the run and keeps what earlier stages wrote.
+sed 's/budget: 20/budget: 20\n  max_promoted: 0/; s/order_value: 20/order_value: 20\n  unit_cost: no_such_column/' \
+  "$work/project/project.yaml" >"$work/project/broken.yaml"
+"$promo" --threads 1 run "$work/project/broken.yaml" -o "$work/out2" >"$work/out" 2>"$work/err"
+rc=$?
+check "failing plan exits non-zero (got $rc)" test "$rc" -ne 0
+check "failing stage is named" err_has "plan"
+check "model kept after a failed plan" test -s "$work/out2/model.promo"
+check "no plan file from the failed stage" test ! -e "$work/out2/plan.csv"
+
+# Project-file mistakes name the key and the line.
+printf 'sources:\n  data: customers.csv\nmodel:\n  target: visit\n  epoch: 3\n' >"$work/project/typo.yaml"
+run 3 run "$work/project/typo.yaml" -o "$work/out3"
+check "unknown key named with line" err_has "typo.yaml:5:3: unknown key 'epoch' in 'model'"
+printf 'sources:\n  data: customers.csv\nmodel:\n  target: visit\n  layers: [16, many]\n' >"$work/project/type.yaml"
+run 3 run "$work/project/type.yaml" -o "$work/out3"
+check "wrong type named with line" err_has "type.yaml:5:16:"
+printf 'sources:\n  data: nowhere.csv\nmodel:\n  target: visit\n' >"$work/project/nodata.yaml"
+run 1 run "$work/project/nodata.yaml" -o "$work/out3"
+check "missing data file named" err_has "nowhere.csv"
+printf 'sources:\n  data: customers.csv\nderive:\n  x: log(nonexistent)\nmodel:\n  target: visit\n' \
+  >"$work/project/derive.yaml"
+"$promo" run "$work/project/derive.yaml" -o "$work/out4" >"$work/out" 2>"$work/err"
+check "bad derived column names the project line" err_has "derive.yaml:4:"
+run 2 run
+check "no project is a usage error" err_has "promo run PROJECT.yaml"
+run 2 run "$work/project/project.yaml" --from predict
+check "bad --from named" err_has "--from 'predict'"
+
+# Chinese messages.
+run 3 --lang zh run "$work/project/typo.yaml" -o "$work/out3"
+check "Chinese error for an unknown key" err_has "未知的键"
+
+echo "run.sh: $passes passed, $failures failed"
+[ "$failures" -eq 0 ]
