@@ -2,41 +2,7 @@
 # Command-line tests of `promo clean`: exit codes, error messages with file and line,
 # atomic outputs, the reconciled summary in English and Chinese.
 # Usage: clean.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() { # check NAME CONDITION...
-  local name=$1
-  shift
-  if "$@"; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-
-# run EXPECTED_RC ARGS... : runs promo, keeps stderr in $work/err, checks the exit code.
-run() {
-  local expected=$1
-  shift
-  "$promo" "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
-    cat "$work/err" >&2
-    failures=$((failures + 1))
-    return 1
-  fi
-  passes=$((passes + 1))
-}
-
-err_has() { grep -qF -- "$1" "$work/err"; }
+source "$(dirname "$0")/lib/harness.sh" "$@"
 
 # --- the bundled real sample: reconciled summary in English and Chinese
 run 0 clean "$data/transactions_500.csv" -o "$work/clean.csv" --rejects "$work/rej.csv" --report "$work/q.json"

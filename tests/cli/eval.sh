@@ -2,37 +2,7 @@
 # Command-line tests of `promo eval`, `promo cv` and the held-out test rows of
 # `promo train`, on the first 2,000 rows of the Hillstrom e-mail campaign data.
 # Usage: eval.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then passes=$((passes + 1)); else
-    echo "FAIL: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-run() {
-  local expected=$1
-  shift
-  "$promo" "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
-    cat "$work/err" >&2
-    failures=$((failures + 1))
-    return 1
-  fi
-  passes=$((passes + 1))
-}
-err_has() { grep -qF -- "$1" "$work/err"; }
-out_has() { grep -qF -- "$1" "$work/out"; }
+source "$(dirname "$0")/lib/harness.sh" "$@"
 
 sample="$data/response_sample.csv"
 # spend and conversion are measured after the e-mail, so they would leak the target.

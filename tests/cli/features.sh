@@ -2,36 +2,7 @@
 # Command-line tests of `promo features`: fitting, saving and reapplying a pipeline,
 # window features from an event log, offer rejects and errors for missing columns.
 # Usage: features.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then passes=$((passes + 1)); else
-    echo "FAIL: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-run() {
-  local expected=$1
-  shift
-  "$promo" "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
-    cat "$work/err" >&2
-    failures=$((failures + 1))
-    return 1
-  fi
-  passes=$((passes + 1))
-}
-err_has() { grep -qF -- "$1" "$work/err"; }
+source "$(dirname "$0")/lib/harness.sh" "$@"
 
 # Fit, save, and apply the saved pipeline to the same rows: the matrices are identical.
 run 0 features "$data/transactions_500.csv" -o "$work/m1.csv" --save-pipeline "$work/p.json" --id basket_id

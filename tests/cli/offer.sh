@@ -2,13 +2,7 @@
 # Command-line tests of `promo offer`: readable lines, JSON, --price, the --file column
 # check on offers_sample.csv, exit codes and messages.
 # Usage: offer.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
+source "$(dirname "$0")/lib/harness.sh" "$@"
 
 # run EXPECTED_RC ARGS... : runs promo with English messages, keeps stdout in $work/out
 # and stderr in $work/err, and checks the exit code.

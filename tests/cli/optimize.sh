@@ -4,36 +4,7 @@
 # plan/make_fixtures.py), with limits, forbidden pairs and infeasible limits. Then plans
 # come from a model, with offer texts and with column edits.
 # Usage: optimize.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then passes=$((passes + 1)); else
-    echo "FAIL: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-run() {
-  local expected=$1
-  shift
-  "$promo" "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
-    cat "$work/err" >&2
-    failures=$((failures + 1))
-    return 1
-  fi
-  passes=$((passes + 1))
-}
-err_has() { grep -qF -- "$1" "$work/err"; }
+source "$(dirname "$0")/lib/harness.sh" "$@"
 # The first number after "key": in a JSON file.
 json_number() { grep -o "\"$2\": -\?[0-9.e+-]*" "$1" | head -1 | sed 's/.*: //'; }
 expected() { json_number "$data/plan/expected.json" "$1"; }

@@ -4,13 +4,7 @@
 # page's check script must report every chart drawn ("ok N"), with no console output.
 # Exits 77 (skipped) when chromium is not installed and everything else passed.
 # Usage: report.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
+source "$(dirname "$0")/lib/harness.sh" "$@"
 
 # run EXPECTED_RC LANG ARGS... : runs promo, keeps stdout in $work/out and stderr in
 # $work/err, and checks the exit code.

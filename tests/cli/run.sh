@@ -3,36 +3,7 @@
 # Hillstrom e-mail campaign runs every stage, resumes with --from, stops at a failing
 # stage keeping earlier files, and names the key and line of project-file mistakes.
 # Usage: run.sh PROMO_BINARY TESTS_DATA_DIR
-set -u
-promo=$1
-data=$2
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-failures=0
-passes=0
-
-check() {
-  local name=$1
-  shift
-  if "$@"; then passes=$((passes + 1)); else
-    echo "FAIL: $name" >&2
-    failures=$((failures + 1))
-  fi
-}
-run() {
-  local expected=$1
-  shift
-  "$promo" "$@" >"$work/out" 2>"$work/err"
-  local rc=$?
-  if [ "$rc" -ne "$expected" ]; then
-    echo "FAIL: promo $* exited $rc, expected $expected; stderr:" >&2
-    cat "$work/err" >&2
-    failures=$((failures + 1))
-    return 1
-  fi
-  passes=$((passes + 1))
-}
-err_has() { grep -qF -- "$1" "$work/err"; }
+source "$(dirname "$0")/lib/harness.sh" "$@"
 
 mkdir -p "$work/project"
 cp "$data/response_sample.csv" "$work/project/customers.csv"
