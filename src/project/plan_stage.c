@@ -89,14 +89,9 @@ static promo_status write_units(run *r, const promo_table *units, const char *pa
   }
 
   promo_atomic_file *file = NULL;
-  FILE *fp = NULL;
   promo_csv_writer *w = NULL;
-  promo_status st = promo_atomic_open(path, &file, &fp, r->err);
+  promo_status st = run_csv_open(r, path, &file, &w);
   if (st != PROMO_OK) return st;
-  if (promo_csv_writer_create(fp, ',', false, &w) != PROMO_OK) {
-    promo_atomic_abort(file);
-    return nomem(r->err);
-  }
   if (joined) promo_csv_write_field(w, UNIT_KEY, strlen(UNIT_KEY));
   for (size_t c = 0; c < units->n_columns; c++)
     promo_csv_write_field(w, units->columns[c].name, strlen(units->columns[c].name));
@@ -115,14 +110,7 @@ static promo_status write_units(run *r, const promo_table *units, const char *pa
     for (size_t c = 0; c < units->n_columns; c++) promo_csv_write_cell(w, units, i, c);
     promo_csv_write_end_row(w);
   }
-  st = promo_csv_writer_flush(w, r->err);
-  promo_csv_writer_free(w);
-  if (st != PROMO_OK) {
-    promo_error_at(r->err, path, 0, 0);
-    promo_atomic_abort(file);
-    return st;
-  }
-  return promo_atomic_commit(file, r->err);
+  return run_csv_commit(r, path, file, w);
 }
 
 /* A value that is either a number or a column name. */

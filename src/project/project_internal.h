@@ -168,5 +168,10 @@ promo_status run_select(const promo_table *t, const uint8_t *mark, uint8_t want,
 
 promo_status run_stage_plan(run *r);
 
+/* CSV output through a temporary file: open, then commit (flush, free the writer and
+ * rename) or, on any error, leave nothing behind. */
+promo_status run_csv_open(run *r, const char *path, promo_atomic_file **file, promo_csv_writer **w);
+promo_status run_csv_commit(run *r, const char *path, promo_atomic_file *file, promo_csv_writer *w);
+
 /* Write json to path atomically, indented. */
 promo_status run_write_json(const json_t *json, const char *path, promo_error *err);

@@ -72,6 +72,30 @@ promo_status run_select(const promo_table *t, const uint8_t *mark, uint8_t want,
   return st;
 }
 
+/* Open path for writing CSV through a temporary file. */
+promo_status run_csv_open(run *r, const char *path, promo_atomic_file **file, promo_csv_writer **w) {
+  FILE *fp = NULL;
+  promo_status st = promo_atomic_open(path, file, &fp, r->err);
+  if (st != PROMO_OK) return st;
+  if (promo_csv_writer_create(fp, ',', false, w) != PROMO_OK) {
+    promo_atomic_abort(*file);
+    return nomem(r->err);
+  }
+  return PROMO_OK;
+}
+
+/* Flush and free the writer, then rename the file into place, or remove it on error. */
+promo_status run_csv_commit(run *r, const char *path, promo_atomic_file *file, promo_csv_writer *w) {
+  promo_status st = promo_csv_writer_flush(w, r->err);
+  promo_csv_writer_free(w);
+  if (st != PROMO_OK) {
+    promo_error_at(r->err, path, 0, 0);
+    promo_atomic_abort(file);
+    return st;
+  }
+  return promo_atomic_commit(file, r->err);
+}
+
 /* ------------------------------------------------------------------ clean */
 
 static json_t *quality_entry(const char *source, const promo_clean_summary *s) {
@@ -299,14 +323,9 @@ static promo_status write_predictions(run *r, const promo_table *test, const flo
   const promo_project *p = r->p;
   const char *path = r->files[RUN_PREDICTIONS];
   promo_atomic_file *file = NULL;
-  FILE *fp = NULL;
   promo_csv_writer *w = NULL;
-  promo_status st = promo_atomic_open(path, &file, &fp, r->err);
+  promo_status st = run_csv_open(r, path, &file, &w);
   if (st != PROMO_OK) return st;
-  if (promo_csv_writer_create(fp, ',', false, &w) != PROMO_OK) {
-    promo_atomic_abort(file);
-    return nomem(r->err);
-  }
   size_t cols[2 * PROJECT_MAX_ITEMS], n_cols = 0;
   for (size_t k = 0; k < p->n_ids + p->n_unit_columns && n_cols < 2 * PROJECT_MAX_ITEMS; k++) {
     const char *name = k < p->n_ids ? p->ids[k] : p->unit_columns[k - p->n_ids];
@@ -328,14 +347,7 @@ static promo_status write_predictions(run *r, const promo_table *test, const flo
     promo_csv_write_field(w, buf, (size_t)snprintf(buf, sizeof buf, "%.9g", (double)pred[i]));
     promo_csv_write_end_row(w);
   }
-  st = promo_csv_writer_flush(w, r->err);
-  promo_csv_writer_free(w);
-  if (st != PROMO_OK) {
-    promo_error_at(r->err, path, 0, 0);
-    promo_atomic_abort(file);
-    return st;
-  }
-  return promo_atomic_commit(file, r->err);
+  return run_csv_commit(r, path, file, w);
 }
 
 /* Metrics of the saved model on the held-out test rows, with curves for the report. */
