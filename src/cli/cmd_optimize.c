@@ -295,7 +295,7 @@ static int parse_other(optimize_args *a, int argc, char **argv, int *i) {
   } else if (VALUE("--baseline")) {
     job->baseline = v;
   } else if (VALUE("--time-limit")) {
-    if (got > 0 && (parse_amount("--time-limit", v, 0, &job->solve.time_limit_s) != EXIT_OK || job->solve.time_limit_s <= 0))
+    if (got > 0 && (!parse_double(v, &job->solve.time_limit_s) || job->solve.time_limit_s <= 0))
       return cli_usage_error("optimize", _("invalid --time-limit '%s'; give a positive number of seconds"), v);
   } else if (VALUE("--mip-gap")) {
     if (got > 0) rc = parse_amount("--mip-gap", v, 0, &job->solve.mip_gap);

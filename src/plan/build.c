@@ -463,7 +463,7 @@ static promo_status build_from_candidates(build_state *b, const plan_model *m, c
 /* ===================================================================== units x options */
 
 /* A table built for one option: the units' columns with the option's edits and offer,
- * and the extra columns the units' file lacks. */
+ * and the extra columns the units file lacks. */
 typedef struct option_table {
   size_t n_columns;
   const char **names;        /* [n_columns] */
@@ -595,7 +595,7 @@ static promo_status fill_option_table(const option_table *o, const promo_table *
   return st;
 }
 
-/* The units' file read twice: once to infer types, once keeping each cell's text. */
+/* The units file read twice: once to infer types, once keeping each cell's text. */
 static promo_status load_units(const promo_plan_job *job, const plan_model *m, const promo_context *ctx,
                                promo_table **out, promo_error *err) {
   promo_table *typed = NULL;

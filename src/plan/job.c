@@ -254,7 +254,7 @@ promo_status promo_plan_run(const promo_plan_job *job, const promo_context *ctx,
   if (st == PROMO_OK) {
     promo_plan_problem p = {r->n_units, r->option_start, r->problem_value, r->n_resources, r->problem_cost,
                             r->names.unit_group, r->n_constraints, r->constraints};
-    promo_log(ctx, PROMO_LOG_INFO, _("solving: %zu units, %zu options, %zu limits, %s solver"), r->n_units,
+    promo_log(ctx, PROMO_LOG_INFO, _("solving: %zu units, %zu unit-option pairs, %zu limits, %s solver"), r->n_units,
               r->option_start[r->n_units], r->n_constraints, promo_plan_solver_name(job->solve.solver));
     st = promo_plan_solve(&p, &job->solve, ctx, &r->solution, err);
   }

@@ -391,7 +391,7 @@ done:
 
 /* One log line with the task's main metrics from a metrics object (and their standard
  * deviations when std is given). */
-static void log_metrics(const run *r, const char *what, const json_t *values, const json_t *std) {
+static void log_metrics(const run *r, const char *label, const json_t *values, const json_t *std) {
   static const char *const binary[] = {"auc", "pr_auc", "log_loss", NULL};
   static const char *const other[] = {"rmse", "wape", "r2", NULL};
   const char *const *keys = r->task == PROMO_TASK_BINARY ? binary : other;
@@ -405,7 +405,7 @@ static void log_metrics(const run *r, const char *what, const json_t *values, co
     if (json_is_number(sd) && used < sizeof line)
       used += (size_t)snprintf(line + used, sizeof line - used, "±%.4f", json_number_value(sd));
   }
-  if (used > 0) promo_log(r->ctx, PROMO_LOG_INFO, "%s:%s", what, line);
+  if (used > 0) promo_log(r->ctx, PROMO_LOG_INFO, "%s:%s", label, line);
 }
 
 static promo_status stage_evaluate(run *r) {
