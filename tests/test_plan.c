@@ -154,6 +154,25 @@ static void test_mckp_hand_case(void **state) {
   promo_plan_solution_clear(&s);
 }
 
+static void test_mckp_big_fractional_unit(void **state) {
+  (void)state;
+  /* Unit 0: (0,0) (1,2), slope 2; unit 1: (0,0) (5,8), slope 1.6. Budget 5: the greedy
+   * takes unit 0's step and unit 1's step is the fractional one (LP = 2 + 8 * 4/5 = 8.4).
+   * Dropping it leaves 2, but taking it whole and undoing unit 0 gives the optimum 8. */
+  size_t start[] = {0, 2, 4};
+  double value[] = {0, 2, 0, 8};
+  double cost[] = {0, 1, 0, 5};
+  promo_plan_constraint budget = {"budget", 0, -1, 5};
+  promo_plan_problem p = {2, start, value, 1, cost, NULL, 1, &budget};
+  promo_plan_solution s;
+  solve_with(&p, PROMO_PLAN_SOLVER_FAST, &s);
+  assert_float_equal(s.bound, 8.4, 1e-12);
+  assert_float_equal(s.value, 8.0, 1e-12);
+  assert_int_equal(s.choice[0], 0);
+  assert_int_equal(s.choice[1], 3);
+  promo_plan_solution_clear(&s);
+}
+
 static void test_no_limits_best_option(void **state) {
   (void)state;
   size_t start[] = {0, 3, 5};
@@ -426,6 +445,7 @@ static void test_job_missing_value_column(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mckp_hand_case),
+      cmocka_unit_test(test_mckp_big_fractional_unit),
       cmocka_unit_test(test_no_limits_best_option),
       cmocka_unit_test(test_brute_force_equals_exact),
       cmocka_unit_test(test_fast_within_its_bound),

@@ -17,7 +17,7 @@ typedef struct hull_step {
   double slope;       /* value gained per cost, > 0 */
   double dcost, dvalue;
   size_t unit;
-  size_t to;
+  size_t from, to;
   size_t rank;        /* position along the unit's hull, for ties */
 } hull_step;
 
@@ -68,7 +68,7 @@ static size_t unit_hull(const plan_view *v, size_t u, size_t c, hull_point *pts,
   }
   for (size_t k = 1; k < h; k++) {
     double dc = pts[k].cost - pts[k - 1].cost, dv = pts[k].value - pts[k - 1].value;
-    steps[(*n_steps)++] = (hull_step){dv / dc, dc, dv, u, pts[k].option, k};
+    steps[(*n_steps)++] = (hull_step){dv / dc, dc, dv, u, pts[k - 1].option, pts[k].option, k};
   }
   return pts[0].option;
 }
@@ -81,11 +81,19 @@ static size_t best_option(const promo_plan_problem *p, size_t u) {
   return best;
 }
 
-/* Spend what the LP left unused: each unit after the break, in greedy order, moves to
- * the most valuable of its options that still fits. */
+/* Spend what the LP left unused. With go_on, the greedy first goes on past the break:
+ * every later step that starts where its unit stands and still fits is taken, in order
+ * of value per cost. Then each unit, in greedy order, moves to the most valuable of its
+ * options that still fits. */
 static void fill_remaining(const plan_view *v, size_t c, const hull_step *steps, size_t first,
-                           size_t n_steps, size_t *choice, double *remaining, double *value) {
+                           size_t n_steps, bool go_on, size_t *choice, double *remaining, double *value) {
   const promo_plan_problem *p = v->p;
+  for (size_t s = first; go_on && s < n_steps && *remaining > 0; s++) {
+    if (choice[steps[s].unit] != steps[s].from || steps[s].dcost > *remaining) continue;
+    choice[steps[s].unit] = steps[s].to;
+    *remaining -= steps[s].dcost;
+    *value += steps[s].dvalue;
+  }
   for (size_t s = first; s < n_steps && *remaining > 0; s++) {
     size_t u = steps[s].unit, from = choice[u], best = from;
     for (size_t j = p->option_start[u]; j < p->option_start[u + 1]; j++) {
@@ -98,6 +106,35 @@ static void fill_remaining(const plan_view *v, size_t c, const hull_step *steps,
     choice[u] = best;
   }
 }
+
+/* The other integer plan around the LP's fractional step s: take that step whole, then
+ * undo the steps taken last (lowest value per cost first) until the limit holds again,
+ * and spend what is left. Dropping the fractional unit loses badly when that one unit is
+ * worth more than many small ones; this plan covers that case, as the classic knapsack
+ * heuristic compares the greedy plan with the best single item (Kellerer, Pferschy and
+ * Pisinger, section 2.5). choice holds the greedy state before its fill pass. */
+static double take_fractional(const plan_view *v, size_t c, const hull_step *steps, size_t s, size_t n_steps,
+                              size_t *choice, double remaining, double total) {
+  double tolerance = v->slack_tolerance[c];
+  size_t u = steps[s].unit;
+  choice[u] = steps[s].to;
+  remaining -= steps[s].dcost;
+  total += steps[s].dvalue;
+  for (size_t k = s; k-- > 0 && remaining < -tolerance;) {
+    if (steps[k].unit == u || choice[steps[k].unit] != steps[k].to) continue;
+    choice[steps[k].unit] = steps[k].from;
+    remaining += steps[k].dcost;
+    total -= steps[k].dvalue;
+  }
+  if (remaining < -tolerance) return -INFINITY; /* the step alone breaks the limit */
+  remaining += tolerance;
+  fill_remaining(v, c, steps, 0, n_steps, true, choice, &remaining, &total);
+  return total;
+}
+
+/* The integer plans tried from the LP's greedy state, of which the best is kept: the
+ * fill pass alone, the greedy going on past the break, and the fractional step taken. */
+enum { PLAN_FILL, PLAN_GO_ON, PLAN_FRACTIONAL, PLAN_N_TRIES };
 
 /* Solve constraint c over its units (units[0..n_units)). */
 static promo_status solve_one(const plan_view *v, size_t c, const size_t *units, size_t n_units,
@@ -140,10 +177,30 @@ static promo_status solve_one(const plan_view *v, size_t c, const size_t *units,
     choice[steps[s].unit] = steps[s].to;
     lp = total;
   }
-  remaining += tolerance;
-  fill_remaining(v, c, steps, s, n_steps, choice, &remaining, &total);
-  *value += total;
+  /* Each try starts from the greedy state (start) and leaves its plan in tried; the most
+   * valuable one is copied back into choice. */
+  size_t *start = malloc((2 * n_units + 1) * sizeof *start), *tried = start + n_units;
+  if (start == NULL) {
+    free(pts);
+    free(steps);
+    return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
+  }
+  for (size_t i = 0; i < n_units; i++) start[i] = choice[units[i]];
+  double best = -INFINITY;
+  for (int t = 0; t < PLAN_N_TRIES; t++) {
+    if (t == PLAN_FRACTIONAL && s == n_steps) break;
+    for (size_t i = 0; i < n_units; i++) choice[units[i]] = start[i];
+    double left = remaining + tolerance, got = total;
+    if (t == PLAN_FRACTIONAL) got = take_fractional(v, c, steps, s, n_steps, choice, remaining, total);
+    else fill_remaining(v, c, steps, s, n_steps, t == PLAN_GO_ON, choice, &left, &got);
+    if (got <= best) continue;
+    best = got;
+    for (size_t i = 0; i < n_units; i++) tried[i] = choice[units[i]];
+  }
+  for (size_t i = 0; i < n_units; i++) choice[units[i]] = tried[i];
+  *value += best;
   *bound += lp;
+  free(start);
   free(pts);
   free(steps);
   return PROMO_OK;
