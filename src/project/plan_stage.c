@@ -198,13 +198,11 @@ static promo_status fill_job(run *r, promo_plan_job *job, promo_plan_option *opt
   lim->n_group_budgets = n_groups;
   lim->group_names = group_names;
   lim->group_budgets = group_budgets;
-  if (p->max_promoted > 0) {
-    lim->max_promoted = p->max_promoted;
-    lim->max_promoted_is_share = p->max_promoted < 1;
-  }
+  lim->max_promoted = p->max_promoted;
+  lim->max_promoted_is_share = p->max_promoted_is_share;
   lim->stock_column = p->stock;
   lim->min_margin = p->min_margin;
-  job->solve.solver = p->exact ? PROMO_PLAN_SOLVER_EXACT : PROMO_PLAN_SOLVER_FAST;
+  job->solve.solver = p->exact == 1 ? PROMO_PLAN_SOLVER_EXACT : PROMO_PLAN_SOLVER_FAST;
   job->solve.time_limit_s = p->time_limit_s;
   return PROMO_OK;
 }
@@ -285,9 +283,7 @@ promo_status run_stage_plan(run *r) {
       st = promo_error_set(r->err, PROMO_ERR_DATA, "%s", _("the plan has no decision units; check plan 'units'"));
       goto done;
     }
-    size_t len = strlen(r->opt->out_dir) + 32;
-    if ((units_path = malloc(len)) == NULL) goto nomem;
-    snprintf(units_path, len, "%s/plan_units.csv", r->opt->out_dir);
+    if ((units_path = strdup(r->files[RUN_PLAN_UNITS])) == NULL) goto nomem;
     if ((st = write_units(r, units, units_path)) != PROMO_OK) goto done;
     promo_log(r->ctx, PROMO_LOG_INFO, _("%zu decision units x %zu options"), units->n_rows, p->n_options);
   }
@@ -296,6 +292,11 @@ promo_status run_stage_plan(run *r) {
   promo_plan_job_init(&job);
   if ((st = fill_job(r, &job, options, edits, group_names, group_budgets)) != PROMO_OK) goto done;
   job.base_path = units_path;
+  if (p->exact == -1 && units != NULL && units->n_rows * p->n_options <= PROJECT_EXACT_MAX_PAIRS) {
+    job.solve.solver = PROMO_PLAN_SOLVER_EXACT;
+    promo_log(r->ctx, PROMO_LOG_INFO, _("%zu unit-option pairs: small enough for the exact solver"),
+              units->n_rows * p->n_options);
+  }
   if ((st = promo_plan_run(&job, r->ctx, &result, r->err)) != PROMO_OK) goto done;
   if ((st = promo_plan_write_csv(result, r->files[RUN_PLAN_CSV], false, r->err)) != PROMO_OK) goto done;
   if ((summary = promo_plan_summary_json(result)) == NULL) goto nomem;

@@ -2,6 +2,7 @@
  * every value has its type, and errors name the key and its line. */
 #include <errno.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -338,6 +339,29 @@ static promo_status read_budgets(promo_project *p, const yaml_node_t *node, prom
   return st;
 }
 
+/* max_promoted: a count of units ("500") or a share of them ("30%"). */
+static promo_status read_count_or_share(promo_project *p, const yaml_node_t *node, promo_error *err) {
+  const char *text = NULL;
+  promo_status st = yml_string(&p->y, node, "max_promoted", &text, err);
+  if (st != PROMO_OK) return st;
+  size_t len = strlen(text);
+  p->max_promoted_is_share = len > 0 && text[len - 1] == '%';
+  char number[64];
+  snprintf(number, sizeof number, "%.*s", (int)(p->max_promoted_is_share ? len - 1 : len), text);
+  char *end = NULL;
+  errno = 0;
+  double x = strtod(number, &end);
+  bool ok = end != number && *end == '\0' && errno == 0 && x >= 0 &&
+            (p->max_promoted_is_share ? x <= 100 : x == floor(x) && x <= 1e15);
+  if (!ok)
+    return yml_fail(&p->y, node, err,
+                    _("'max_promoted' must be a whole number of units such as 500 or a share such as 30%%, "
+                      "but it is '%s'"),
+                    text);
+  p->max_promoted = p->max_promoted_is_share ? x / 100 : x;
+  return PROMO_OK;
+}
+
 /* plan: units, latest, units_path, unit, group, offer_column, options, objective,
  * economics keys, budget, max_promoted, min_margin, exact, time_limit. */
 static promo_status read_plan(promo_project *p, const yaml_node_t *node, promo_error *err) {
@@ -388,13 +412,16 @@ static promo_status read_plan(promo_project *p, const yaml_node_t *node, promo_e
   if ((v = yml_get(y, node, "redemption")) != NULL && (st = yml_number(y, v, "redemption", 0, 1, &p->redemption, err)))
     return st;
   if ((v = yml_get(y, node, "budget")) != NULL && (st = read_budgets(p, v, err)) != PROMO_OK) return st;
-  if ((v = yml_get(y, node, "max_promoted")) != NULL &&
-      (st = yml_number(y, v, "max_promoted", 0, 1e15, &p->max_promoted, err)))
-    return st;
+  if ((v = yml_get(y, node, "max_promoted")) != NULL && (st = read_count_or_share(p, v, err)) != PROMO_OK) return st;
   if ((v = yml_get(y, node, "min_margin")) != NULL &&
-      (st = yml_number(y, v, "min_margin", -1e12, 1e12, &p->min_margin, err)))
+      (st = yml_number(y, v, "min_margin", -1, 0.99, &p->min_margin, err)))
     return st;
-  if ((v = yml_get(y, node, "exact")) != NULL && (st = yml_bool(y, v, "exact", &p->exact, err))) return st;
+  if ((v = yml_get(y, node, "exact")) != NULL) {
+    bool exact = false;
+    if (yml_scalar(v) != NULL && strcmp(yml_scalar(v), "auto") == 0) p->exact = -1;
+    else if ((st = yml_bool(y, v, "exact", &exact, err)) != PROMO_OK) return st;
+    else p->exact = exact;
+  }
   if ((v = yml_get(y, node, "time_limit")) != NULL &&
       (st = yml_number(y, v, "time_limit", 0.1, 86400, &p->time_limit_s, err)))
     return st;
@@ -412,6 +439,9 @@ static void set_defaults(promo_project *p) {
   p->objective = "incremental_profit";
   p->time_limit_s = 60;
   p->redemption = 1;
+  p->max_promoted = NAN;
+  p->min_margin = NAN;
+  p->exact = -1;
 }
 
 static promo_status read_root(promo_project *p, promo_error *err) {

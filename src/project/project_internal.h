@@ -53,6 +53,10 @@ int64_t yml_line(const yaml_node_t *node);
 
 #define PROJECT_MAX_ITEMS 256
 
+/* With `exact: auto`, plans of at most this many unit-option pairs go to GLPK, which
+ * proves them optimal in about a second; larger ones take the fast solver. */
+#define PROJECT_EXACT_MAX_PAIRS 5000
+
 /* One planning option as the project file gives it. */
 typedef struct project_option {
   const char *name;
@@ -125,9 +129,11 @@ struct promo_project {
   double fee, redemption;
   project_budget budgets[PROJECT_MAX_ITEMS];
   size_t n_budgets;
-  double max_promoted;            /* < 1: share of units; >= 1: count; 0: no limit */
-  double min_margin;
-  bool exact;
+  double max_promoted;            /* NAN: no limit */
+  bool max_promoted_is_share;     /* written as a percentage: "30%" */
+  double min_margin;              /* NAN: no minimum */
+  int exact;                      /* 0 fast solver, 1 exact, -1 (default) exact for small
+                                     problems (see PROJECT_EXACT_MAX_PAIRS) */
   double time_limit_s;
   size_t response_per_option;     /* not a key: rows shown in the response chart */
 };
@@ -140,7 +146,7 @@ char *project_resolve(const promo_project *p, const char *path);
 /* Files of a run inside the output folder. */
 typedef enum run_file {
   RUN_CLEANED = 0, RUN_REJECTS, RUN_QUALITY, RUN_MODEL, RUN_METRICS, RUN_PREDICTIONS,
-  RUN_PLAN_CSV, RUN_PLAN_JSON, RUN_REPORT_JSON, RUN_REPORT_HTML, RUN_N_FILES
+  RUN_PLAN_UNITS, RUN_PLAN_CSV, RUN_PLAN_JSON, RUN_REPORT_JSON, RUN_REPORT_HTML, RUN_N_FILES
 } run_file;
 
 /* The state of one run, shared by the stage functions. */

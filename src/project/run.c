@@ -13,8 +13,8 @@
 #include "promo/report.h"
 
 static const char *const file_names[RUN_N_FILES] = {
-    "cleaned.csv", "rejects.csv", "quality.json", "model.promo", "metrics.json", "predictions.csv",
-    "plan.csv",    "plan.json",   "report.json",  "report.html"};
+    "cleaned.csv",    "rejects.csv", "quality.json", "model.promo", "metrics.json", "predictions.csv",
+    "plan_units.csv", "plan.csv",    "plan.json",    "report.json", "report.html"};
 
 static const char *const stage_names[PROMO_STAGE_N] = {"clean", "train", "evaluate", "plan", "report"};
 
@@ -157,7 +157,8 @@ promo_status run_load_data(run *r) {
       char message[sizeof r->err->message];
       snprintf(message, sizeof message, "%s", r->err->message);
       promo_error_at(r->err, p->path, p->derive_lines[k], 0);
-      return promo_error_set(r->err, st, _("derive '%s': %s"), p->derive_names[k], message);
+      return promo_error_set(r->err, st == PROMO_ERR_NOMEM ? st : PROMO_ERR_DATA, _("derive '%s': %s"),
+                             p->derive_names[k], message);
     }
   }
 
@@ -209,6 +210,46 @@ static json_t *training_json(const run *r, const promo_trainer_result *fit, size
                    "features", (json_int_t)fit->n_features);
 }
 
+typedef struct timed_row {
+  double time;
+  size_t row;
+} timed_row;
+
+static int compare_timed_rows(const void *a, const void *b) {
+  const timed_row *x = a, *y = b;
+  if (x->time != y->time) return x->time < y->time ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+/* Mark the round(share * n) latest rows of t by column `column` as validation rows, so
+ * early stopping watches a later period, as the test does. Missing times count as the
+ * earliest. */
+static promo_status choose_valid_by_time(run *r, const promo_table *t, const char *column, double share,
+                                         uint8_t *is_valid, size_t *n_valid) {
+  ptrdiff_t c = promo_table_find(t, column);
+  const promo_column *col = c >= 0 ? &t->columns[c] : NULL;
+  if (col == NULL || (col->ints == NULL && col->reals == NULL) || col->type == PROMO_TYPE_BOOL) {
+    promo_error_at(r->err, r->p->path, 0, 0);
+    return promo_error_set(r->err, PROMO_ERR_DATA,
+                           _("'model.valid_time' names column '%s', which holds no dates, times or numbers"), column);
+  }
+  size_t n = t->n_rows;
+  timed_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
+  if (rows == NULL) return nomem(r->err);
+  for (size_t i = 0; i < n; i++) {
+    double time = -INFINITY;
+    if (!col->is_missing[i]) time = col->reals != NULL ? col->reals[i] : (double)col->ints[i];
+    rows[i] = (timed_row){time, i};
+  }
+  qsort(rows, n, sizeof *rows, compare_timed_rows);
+  size_t k = (size_t)llround(share * (double)n);
+  memset(is_valid, 0, n);
+  for (size_t i = n - k; i < n; i++) is_valid[rows[i].row] = 1;
+  free(rows);
+  *n_valid = k;
+  return PROMO_OK;
+}
+
 static promo_status stage_train(run *r) {
   promo_status st = run_load_data(r);
   if (st != PROMO_OK) return st;
@@ -228,10 +269,11 @@ static promo_status stage_train(run *r) {
   y_train = malloc(n * sizeof *y_train);
   y_valid = malloc(n * sizeof *y_valid);
   if (is_valid == NULL || y_train == NULL || y_valid == NULL) goto nomem;
-  if (p->valid_share > 0 &&
-      (st = promo_split_holdout_share(n, p->valid_share, p->trainer.nn.seed ^ 0x7A11D, is_valid, &n_valid, r->err)) !=
-          PROMO_OK)
-    goto done;
+  if (p->valid_share > 0 && p->valid_time != NULL)
+    st = choose_valid_by_time(r, rest, p->valid_time, p->valid_share, is_valid, &n_valid);
+  else if (p->valid_share > 0)
+    st = promo_split_holdout_share(n, p->valid_share, p->trainer.nn.seed ^ 0x7A11D, is_valid, &n_valid, r->err);
+  if (st != PROMO_OK) goto done;
   if ((st = run_select(rest, is_valid, 0, &train, NULL)) != PROMO_OK ||
       (st = run_select(rest, is_valid, 1, &valid, NULL)) != PROMO_OK)
     goto nomem;
@@ -456,22 +498,140 @@ static promo_status stage_report(run *r) {
 
 /* ------------------------------------------------------------------ driver */
 
+/* ------------------------------------------------------------------ preflight */
+
+/* The columns a run can name: the data file's header, then the derived columns. */
+typedef struct known_columns {
+  promo_csv *reader;
+  const promo_project *p;
+} known_columns;
+
+static bool is_known(const known_columns *k, const char *name, size_t n_derived) {
+  for (size_t c = 0; c < promo_csv_n_columns(k->reader); c++)
+    if (strcmp(promo_csv_column_name(k->reader, c), name) == 0) return true;
+  for (size_t d = 0; d < n_derived; d++)
+    if (strcmp(k->p->derive_names[d], name) == 0) return true;
+  return false;
+}
+
+/* PROMO_ERR_DATA at the project file (and line, when known) for a key naming a column
+ * that neither the data nor the derived columns have. */
+static promo_status unknown_column(run *r, const known_columns *k, const char *key, const char *name,
+                                   int64_t line) {
+  char columns[256] = "";
+  size_t used = 0;
+  for (size_t c = 0; c < promo_csv_n_columns(k->reader) && used + 1 < sizeof columns; c++)
+    used += (size_t)snprintf(columns + used, sizeof columns - used, "%s%s", c > 0 ? ", " : "",
+                             promo_csv_column_name(k->reader, c));
+  promo_error_at(r->err, r->p->path, line, 0);
+  return promo_error_set(r->err, PROMO_ERR_DATA,
+                         _("'%s' names column '%s', which is neither in %s nor derived; its columns are: %s"), key,
+                         name, r->p->data_path, columns);
+}
+
+/* A value of an economics key that is a column name rather than a number. */
+static bool names_column(const char *text) {
+  if (text == NULL) return false;
+  char *end = NULL;
+  strtod(text, &end);
+  return end == text || *end != '\0';
+}
+
+/* Check, before any stage writes, that every column the project names exists and that
+ * every derived expression parses, so mistakes in the project file surface at once. */
+static promo_status preflight(run *r) {
+  const promo_project *p = r->p;
+  promo_csv_options csv;
+  promo_csv_options_init(&csv);
+  known_columns k = {NULL, p};
+  promo_status st = promo_csv_open(p->data_path, &csv, &k.reader, r->err);
+  if (st != PROMO_OK) return st;
+
+  for (size_t d = 0; st == PROMO_OK && d < p->n_derive; d++) {
+    promo_expr *expr = NULL;
+    if ((st = promo_expr_parse(p->derive_exprs[d], &expr, r->err)) != PROMO_OK) {
+      char message[sizeof r->err->message];
+      snprintf(message, sizeof message, "%s", r->err->message);
+      promo_error_at(r->err, p->path, p->derive_lines[d], 0);
+      st = promo_error_set(r->err, PROMO_ERR_DATA, _("derive '%s': %s"), p->derive_names[d], message);
+      break;
+    }
+    for (size_t c = 0; st == PROMO_OK && c < promo_expr_n_columns(expr); c++)
+      if (!is_known(&k, promo_expr_column_name(expr, c), d))
+        st = unknown_column(r, &k, p->derive_names[d], promo_expr_column_name(expr, c), p->derive_lines[d]);
+    promo_expr_free(expr);
+  }
+
+  const char *target = p->trainer.pipeline.target;
+  if (st == PROMO_OK && !is_known(&k, target, p->n_derive)) st = unknown_column(r, &k, "model.target", target, 0);
+  for (size_t i = 0; st == PROMO_OK && i < p->trainer.pipeline.n_ignore; i++)
+    if (!is_known(&k, p->ignore_all[i], p->n_derive))
+      st = unknown_column(r, &k, i < p->n_ignore ? "features.ignore" : "features.id", p->ignore_all[i], 0);
+  for (size_t i = 0; st == PROMO_OK && i < p->n_unit_columns; i++)
+    if (!is_known(&k, p->unit_columns[i], p->n_derive)) st = unknown_column(r, &k, "plan.unit", p->unit_columns[i], 0);
+  for (size_t i = 0; st == PROMO_OK && i < p->n_options; i++)
+    for (size_t e = 0; st == PROMO_OK && e < p->options[i].n_sets; e++)
+      if (!is_known(&k, p->options[i].set_columns[e], p->n_derive))
+        st = unknown_column(r, &k, p->options[i].name, p->options[i].set_columns[e], p->options[i].line);
+  const char *keys[] = {"plan.group", "plan.latest", "plan.price", "plan.unit_cost", "plan.margin", "plan.order_value",
+                        "plan.stock"};
+  const char *values[] = {p->plan_group, p->plan_latest, p->price, p->unit_cost, p->margin, p->order_value, p->stock};
+  for (size_t i = 0; st == PROMO_OK && i < sizeof keys / sizeof keys[0]; i++)
+    if (names_column(values[i]) && !is_known(&k, values[i], p->n_derive))
+      st = unknown_column(r, &k, keys[i], values[i], 0);
+  promo_csv_close(k.reader);
+  return st;
+}
+
+/* Create dir and its missing parents, as mkdir -p does. */
+static promo_status make_folder(const char *dir, promo_error *err) {
+  char *path = strdup(dir);
+  if (path == NULL) return nomem(err);
+  promo_status st = PROMO_OK;
+  for (char *slash = path + 1;; slash++) {
+    if (*slash != '/' && *slash != '\0') continue;
+    char saved = *slash;
+    *slash = '\0';
+    struct stat sb;
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) st = promo_error_errno(err, errno, path, _("creating the output folder"));
+    else if (stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode))
+      st = promo_error_errno(err, ENOTDIR, path, _("creating the output folder"));
+    *slash = saved;
+    if (st != PROMO_OK || saved == '\0') break;
+  }
+  free(path);
+  return st;
+}
+
+/* An output that would replace one of the project's inputs (its data, events, calendar,
+ * units file or the project file itself) stops the run before anything is written. */
+static promo_status check_inputs_kept(run *r) {
+  const promo_project *p = r->p;
+  const char *inputs[] = {p->path, p->data_path, p->events_path, p->calendar_path, p->plan_units_path};
+  for (int f = 0; f < RUN_N_FILES; f++) {
+    for (size_t k = 0; k < sizeof inputs / sizeof inputs[0]; k++) {
+      if (inputs[k] == NULL || !promo_same_file(r->files[f], inputs[k])) continue;
+      promo_error_at(r->err, r->files[f], 0, 0);
+      return promo_error_set(r->err, PROMO_ERR_USAGE,
+                             _("this output would overwrite the project's input '%s'; choose another output "
+                               "folder (-o)"),
+                             inputs[k]);
+    }
+  }
+  return PROMO_OK;
+}
+
 static promo_status prepare(run *r) {
   const char *dir = r->opt->out_dir;
-  if (mkdir(dir, 0777) != 0 && errno != EEXIST) return promo_error_errno(r->err, errno, dir, _("creating the output folder"));
+  promo_status st = make_folder(dir, r->err);
+  if (st != PROMO_OK) return st;
   for (int f = 0; f < RUN_N_FILES; f++) {
     size_t n = strlen(dir) + strlen(file_names[f]) + 2;
     if ((r->files[f] = malloc(n)) == NULL) return nomem(r->err);
     snprintf(r->files[f], n, "%s/%s", dir, file_names[f]);
   }
-  /* Refuse to write over the project's own data. */
-  for (int f = 0; f < RUN_N_FILES; f++) {
-    if (promo_same_file(r->files[f], r->p->data_path)) {
-      promo_error_at(r->err, r->files[f], 0, 0);
-      return promo_error_set(r->err, PROMO_ERR_USAGE, "%s",
-                             _("this output would overwrite the project's data; choose another output folder (-o)"));
-    }
-  }
+  if ((st = check_inputs_kept(r)) != PROMO_OK) return st;
+  if ((st = preflight(r)) != PROMO_OK) return st;
 
   /* Resuming keeps what the earlier stages put into the report document. */
   if (r->opt->from > PROMO_STAGE_CLEAN) {
@@ -479,8 +639,10 @@ static promo_status prepare(run *r) {
     r->doc = json_load_file(r->files[RUN_REPORT_JSON], 0, &jerr);
     if (r->doc == NULL) {
       promo_error_at(r->err, r->files[RUN_REPORT_JSON], jerr.line, jerr.column);
-      return promo_error_set(r->err, PROMO_ERR_USAGE, _("cannot resume from '%s': %s; run the earlier stages first"),
-                             promo_run_stage_name(r->opt->from), jerr.text);
+      return promo_error_set(r->err, PROMO_ERR_USAGE,
+                             _("cannot resume from '%s': the report document of the earlier stages is missing or "
+                               "unreadable; run the earlier stages first"),
+                             promo_run_stage_name(r->opt->from));
     }
   } else {
     r->doc = json_object();

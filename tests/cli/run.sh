@@ -67,14 +67,38 @@ run 2 run "$work/project/project.yaml" -o "$work/empty" --from evaluate
 check "missing earlier stage is named" err_has "run the earlier stages first"
 
 # A failing stage stops the run and keeps what earlier stages wrote.
-sed 's/budget: 20/budget: 20\n  max_promoted: 0/; s/order_value: 20/order_value: 20\n  unit_cost: no_such_column/' \
-  "$work/project/project.yaml" >"$work/project/broken.yaml"
+# (a money objective with no order value fails only when the plan is computed)
+sed '/order_value: 20/d' "$work/project/project.yaml" >"$work/project/broken.yaml"
 "$promo" --threads 1 run "$work/project/broken.yaml" -o "$work/out2" >"$work/out" 2>"$work/err"
 rc=$?
 check "failing plan exits non-zero (got $rc)" test "$rc" -ne 0
 check "failing stage is named" err_has "plan"
 check "model kept after a failed plan" test -s "$work/out2/model.promo"
 check "no plan file from the failed stage" test ! -e "$work/out2/plan.csv"
+
+# Columns the project names are checked before any stage writes.
+sed 's/target: visit/target: visits/' "$work/project/project.yaml" >"$work/project/target.yaml"
+run 3 run "$work/project/target.yaml" -o "$work/out5"
+check "unknown target named with the data's columns" err_has "'model.target' names column 'visits'"
+check "nothing cleaned for a wrong target" test ! -e "$work/out5/cleaned.csv"
+sed 's/order_value: 20/order_value: 20\n  unit_cost: no_such_column/' "$work/project/project.yaml" \
+  >"$work/project/cost.yaml"
+run 3 run "$work/project/cost.yaml" -o "$work/out5"
+check "unknown economics column named" err_has "'plan.unit_cost' names column 'no_such_column'"
+
+# Outputs never replace inputs; missing parent folders are created.
+mkdir -p "$work/same"
+cp "$data/response_sample.csv" "$work/same/plan_units.csv"
+sed 's/data: customers.csv/data: plan_units.csv/' "$work/project/project.yaml" >"$work/same/project.yaml"
+sum_before=$(cksum <"$work/same/plan_units.csv")
+run 2 run "$work/same/project.yaml" -o "$work/same"
+check "data named like an output is refused" err_has "would overwrite the project's input"
+check "data left unchanged" test "$(cksum <"$work/same/plan_units.csv")" = "$sum_before"
+cp "$work/project/project.yaml" "$work/same/report.json"
+run 2 run "$work/same/report.json" -o "$work/same"
+check "project file named like an output is refused" err_has "would overwrite the project's input"
+run 0 --threads 1 run "$work/project/project.yaml" -o "$work/deep/er/out" --from clean
+check "nested output folder created" test -s "$work/deep/er/out/report.html"
 
 # Project-file mistakes name the key and the line.
 printf 'sources:\n  data: customers.csv\nmodel:\n  target: visit\n  epoch: 3\n' >"$work/project/typo.yaml"
