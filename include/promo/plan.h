@@ -283,9 +283,9 @@ const promo_plan_solution *promo_plan_result_solution(const promo_plan_result *r
 
 /* Write plan.csv atomically, one row per unit. Columns: unit, group (when grouped),
  * option, predicted (the model's output before any stock cap, empty without a model),
- * spend, value (under the objective), baseline_value (the baseline option's value under
- * the objective without "incremental", empty when the unit has no baseline row) and
- * value_gain (value over the baseline). with_bom adds a UTF-8 BOM. */
+ * spend, value and baseline_value (the chosen and the baseline option's value under the
+ * objective without "incremental"; baseline_value is empty when the unit has no baseline
+ * row) and value_gain (value - baseline_value). with_bom adds a UTF-8 BOM. */
 promo_status promo_plan_write_csv(const promo_plan_result *result, const char *path,
                                   bool with_bom, promo_error *err);
 

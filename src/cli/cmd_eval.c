@@ -155,6 +155,15 @@ static promo_status read_numbers(const eval_args *a, const eval_state *s, const 
     return promo_error_set(err, PROMO_ERR_USAGE, _("%s names column '%s', which is not in the header"), option,
                            column);
   }
+  const promo_column *col = &s->t->columns[promo_table_find(s->t, column)];
+  if (strcmp(option, "--treatment") == 0 && col->type != PROMO_TYPE_INT && col->type != PROMO_TYPE_BOOL &&
+      col->type != PROMO_TYPE_DECIMAL) {
+    promo_error_at(err, a->input, 0, 0);
+    return promo_error_set(err, PROMO_ERR_DATA,
+                           _("--treatment column '%s' holds %s values; it must hold 1 for treated rows and 0 for "
+                             "the others (derive such a column first)"),
+                           column, promo_type_name(col->type));
+  }
   *out = malloc(s->t->n_rows * sizeof **out);
   if (*out == NULL) return nomem(err);
   return promo_model_read_target(s->t, column, a->input, *out, err);

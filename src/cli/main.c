@@ -112,6 +112,9 @@ static void progress_sink(void *user, const char *stage, uint64_t done, uint64_t
 
   double pct = total > 0 ? 100.0 * (double)done / (double)total : 0.0;
   double seconds = (now - app->stage_start_ms) / 1000.0;
+  /* Only the file-reading stages count bytes; the others count rows, folds or groups,
+   * for which a rate in MB/s means nothing. */
+  bool counts_bytes = strcmp(stage, "scanning") == 0 || strcmp(stage, "writing") == 0 || strcmp(stage, "offer") == 0;
   double mb_per_s = seconds > 0 ? (double)done / 1e6 / seconds : 0.0;
   double eta_s = done > 0 && total > done ? seconds * (double)(total - done) / (double)done : 0.0;
   if (app->stderr_is_tty) {
@@ -120,12 +123,16 @@ static void progress_sink(void *user, const char *stage, uint64_t done, uint64_t
     int width = 30, filled = (int)(pct / 100.0 * width);
     fprintf(stderr, "\r%s%*s [", label, 10 - cli_display_width(label), "");
     for (int k = 0; k < width; k++) fputc(k < filled ? '#' : '.', stderr);
-    fprintf(stderr, _("] %5.1f%%  %6.1f MB/s  ETA %4.0f s"), pct, mb_per_s, eta_s);
+    if (counts_bytes) fprintf(stderr, _("] %5.1f%%  %6.1f MB/s  ETA %4.0f s"), pct, mb_per_s, eta_s);
+    else fprintf(stderr, _("] %5.1f%%  ETA %4.0f s"), pct, eta_s);
     if (finished) fputc('\n', stderr);
     fflush(stderr);
-  } else {
+  } else if (counts_bytes) {
     fprintf(stderr, "stage=%s done=%llu total=%llu percent=%.1f mb_per_s=%.1f eta_s=%.0f\n",
             stage, (unsigned long long)done, (unsigned long long)total, pct, mb_per_s, eta_s);
+  } else {
+    fprintf(stderr, "stage=%s done=%llu total=%llu percent=%.1f eta_s=%.0f\n", stage, (unsigned long long)done,
+            (unsigned long long)total, pct, eta_s);
   }
 }
 

@@ -946,9 +946,8 @@ static void log_missing(const promo_context *ctx, const promo_table *table, cons
   if (s->n_domain > 0) {
     int64_t line = table->lines != NULL ? table->lines[s->first_domain_row] : 0;
     promo_log(ctx, PROMO_LOG_WARN,
-              _("derived column '%s': %" PRIu64 " rows are missing because '%s' was outside "
-                "its domain (first at line %" PRId64 "), for example the log of a number that "
-                "is not positive"),
+              _("derived column '%s': %" PRIu64 " rows are missing because '%s' is undefined "
+                "for their values (first at line %" PRId64 "), as log of 0 or a division by 0 is"),
               name, s->n_domain, s->first_domain_op, line);
   }
   if (s->n_overflow > 0)

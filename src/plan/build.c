@@ -82,6 +82,20 @@ static promo_status add_row(promo_plan_result *r, const row_in *in, promo_error 
   }
   if (st != PROMO_OK) return promo_error_set(err, st, "%s", _("out of memory"));
 
+  /* A unit takes one of its options, so an option listed twice for it is a mistake in
+   * the candidates, not a second chance. */
+  int32_t key[2] = {unit, option}, pair = 0;
+  size_t n_pairs_before = names->pairs != NULL ? promo_dict_size(names->pairs) : 0;
+  if (names->pairs == NULL) st = promo_dict_create(&names->pairs);
+  if (st == PROMO_OK) st = promo_dict_intern(names->pairs, (const char *)key, sizeof key, &pair);
+  if (st != PROMO_OK) return promo_error_set(err, st, "%s", _("out of memory"));
+  if (promo_dict_size(names->pairs) == n_pairs_before) {
+    promo_error_at(err, NULL, in->line, 0);
+    return promo_error_set(err, PROMO_ERR_DATA,
+                           _("unit \"%s\" has option \"%s\" a second time; keep one row per unit and option"),
+                           in->unit, in->option);
+  }
+
   size_t k = rows->n_rows++;
   rows->unit[k] = (uint32_t)unit;
   rows->option[k] = option;
@@ -427,6 +441,12 @@ static promo_status build_from_values(build_state *b, const promo_table *t, cons
     if (!cell_number(t, value_col, r, &row.value)) return bad_cell(t, path, (size_t)value_col, r, _("a value"), err);
     if (spend_col >= 0 && !cell_number(t, spend_col, r, &row.spend))
       return bad_cell(t, path, (size_t)spend_col, r, _("a cost"), err);
+    if (row.spend < 0) {
+      promo_error_at(err, path, t->lines[r], spend_col + 1);
+      return promo_error_set(err, PROMO_ERR_DATA,
+                             _("column \"%s\" has a negative spend (%g); a promotion's spend is 0 or more"),
+                             t->columns[spend_col].name, row.spend);
+    }
     double extra[64];
     for (size_t i = 0; i < job->limits.n_cost_limits; i++)
       if (!cell_number(t, b->ec.extra[i], r, &extra[i])) return bad_cell(t, path, (size_t)b->ec.extra[i], r, _("a cost"), err);

@@ -69,6 +69,7 @@ void promo_plan_result_free(promo_plan_result *r) {
   promo_dict_free(r->names.units);
   promo_dict_free(r->names.options);
   promo_dict_free(r->names.groups);
+  promo_dict_free(r->names.pairs);
   free(r->names.unit_group);
   plan_rows_clear(&r->rows);
   free(r->option_start);
@@ -249,6 +250,9 @@ promo_status promo_plan_run(const promo_plan_job *job, const promo_context *ctx,
   r->n_top_units = job->n_top_units;
 
   promo_status st = plan_build_rows(job, ctx, r, err);
+  /* Row errors know their line but not always the file. */
+  if (st != PROMO_OK && err->path[0] == '\0' && err->line > 0)
+    promo_error_at(err, job->candidates_path != NULL ? job->candidates_path : job->base_path, err->line, err->column);
   if (st == PROMO_OK) st = assemble_options(r, err);
   if (st == PROMO_OK) st = add_limits(r, job, err);
   if (st == PROMO_OK) {

@@ -40,6 +40,8 @@ typedef struct plan_names {
   promo_dict *units;        /* code = unit index */
   promo_dict *options;      /* code = option id */
   promo_dict *groups;       /* code = group index; NULL without a group column */
+  promo_dict *pairs;        /* (unit, option) codes seen, to reject a pair given twice;
+                               created with the first row */
   int32_t *unit_group;      /* [capacity] group of each unit */
   size_t group_capacity;
   int32_t baseline;         /* option id of the baseline */

@@ -35,7 +35,10 @@ static void write_rows(const promo_plan_result *r, promo_csv_writer *w) {
     write_text(w, promo_dict_string(r->names.options, plan_result_row_option(r, k), NULL));
     write_number(w, plan_result_row_predicted(r, k));
     write_number(w, plan_result_row_spend(r, k));
-    write_number(w, plan_result_row_value(r, k));
+    /* value and baseline_value both under the base objective (profit, not incremental
+     * profit), so that value_gain = value - baseline_value reads as it says. */
+    int64_t source = r->source_row[k];
+    write_number(w, source >= 0 ? r->rows.value[source] : 0.0);
     write_number(w, plan_result_baseline_value(r, u));
     write_number(w, r->problem_value[k]);
     promo_csv_write_end_row(w);

@@ -529,6 +529,14 @@ static promo_status unknown_column(run *r, const known_columns *k, const char *k
                          name, r->p->data_path, columns);
 }
 
+/* Whether column `name` becomes a feature: it is neither the target nor ignored. */
+static bool is_feature(const promo_project *p, const char *name) {
+  if (strcmp(name, p->trainer.pipeline.target) == 0) return false;
+  for (size_t i = 0; i < p->trainer.pipeline.n_ignore; i++)
+    if (strcmp(p->ignore_all[i], name) == 0) return false;
+  return true;
+}
+
 /* A value of an economics key that is a column name rather than a number. */
 static bool names_column(const char *text) {
   if (text == NULL) return false;
@@ -556,9 +564,15 @@ static promo_status preflight(run *r) {
       st = promo_error_set(r->err, PROMO_ERR_DATA, _("derive '%s': %s"), p->derive_names[d], message);
       break;
     }
-    for (size_t c = 0; st == PROMO_OK && c < promo_expr_n_columns(expr); c++)
-      if (!is_known(&k, promo_expr_column_name(expr, c), d))
-        st = unknown_column(r, &k, p->derive_names[d], promo_expr_column_name(expr, c), p->derive_lines[d]);
+    for (size_t c = 0; st == PROMO_OK && c < promo_expr_n_columns(expr); c++) {
+      const char *input = promo_expr_column_name(expr, c);
+      if (!is_known(&k, input, d)) st = unknown_column(r, &k, p->derive_names[d], input, p->derive_lines[d]);
+      else if (strcmp(input, p->trainer.pipeline.target) == 0 && is_feature(p, p->derive_names[d]))
+        promo_log(r->ctx, PROMO_LOG_WARN,
+                  _("%s:%lld: derived column '%s' is computed from the target '%s', so as a feature it would "
+                    "leak the answer into the model; list it under features.ignore"),
+                  p->path, (long long)p->derive_lines[d], p->derive_names[d], input);
+    }
     promo_expr_free(expr);
   }
 

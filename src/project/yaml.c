@@ -5,13 +5,33 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/intl.h"
 #include "project/project_internal.h"
 
+/* Whether a line of the file starts with a tab, the usual cause of YAML's "cannot start
+ * any token". */
+static bool has_tab_indent(const char *path) {
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) return false;
+  bool found = false, line_start = true;
+  for (int ch; !found && (ch = fgetc(fp)) != EOF;) {
+    found = line_start && ch == '\t';
+    line_start = ch == '\n' || (line_start && ch == ' ');
+  }
+  fclose(fp);
+  return found;
+}
+
 promo_status yml_load(yml *y, const char *path, promo_error *err) {
   memset(y, 0, sizeof *y);
   y->path = path;
+  struct stat sb;
+  if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+    promo_error_at(err, path, 0, 0);
+    return promo_error_set(err, PROMO_ERR_USAGE, "%s", _("this is a folder; give the project's YAML file"));
+  }
   FILE *fp = fopen(path, "rb");
   if (fp == NULL) return promo_error_errno(err, errno, path, _("opening the project file"));
   yaml_parser_t parser;
@@ -25,6 +45,9 @@ promo_status yml_load(yml *y, const char *path, promo_error *err) {
     promo_error_at(err, path, (int64_t)parser.problem_mark.line + 1, (int64_t)parser.problem_mark.column + 1);
     st = promo_error_set(err, PROMO_ERR_DATA, _("this is not valid YAML: %s"),
                          parser.problem != NULL ? parser.problem : _("unknown problem"));
+    if (has_tab_indent(path))
+      snprintf(err->message + strlen(err->message), sizeof err->message - strlen(err->message), "%s",
+               _(" (YAML does not allow tabs for indentation; indent with spaces)"));
   } else {
     y->loaded = true;
     if (yaml_document_get_root_node(&y->doc) == NULL) {

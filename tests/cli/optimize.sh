@@ -135,5 +135,14 @@ check "repeated option named" err_has "twice"
 run 2 optimize "$items" --model "$work/m.promo" --options "none;x: stock*=2" -o "$work/x.csv"
 check "edit of a column the model does not read" err_has "changes no column the model reads"
 
+# A candidate listed twice and a negative spend are mistakes in the file, named by line.
+printf 'unit,option,value,spend\na,none,0,0\na,x,5,2\nb,none,0,0\na,x,6,3\n' >"$work/dup.csv"
+run 3 optimize "$work/dup.csv" --unit unit --value value --cost spend --budget 3 -o "$work/x.csv"
+check "repeated candidate named with its line" err_has "dup.csv:5: unit \"a\" has option \"x\" a second time"
+printf 'unit,option,value,spend\na,none,0,0\na,x,5,-2\n' >"$work/neg.csv"
+run 3 optimize "$work/neg.csv" --unit unit --value value --cost spend --budget 3 -o "$work/x.csv"
+check "negative spend named with its cell" err_has "neg.csv:3:4:"
+check "no plan from rejected candidates" test ! -e "$work/x.csv"
+
 echo "optimize.sh: $passes passed, $failures failed"
 [ "$failures" -eq 0 ]
