@@ -221,14 +221,15 @@ static void binary_fixture_has_every_chart(void **state) {
   assert_int_equal(count_occurrences(html, "data-chart="), 8);
 
   /* The counts follow the document: 5 stages, 30 epochs of two losses, 7 options,
-   * plan + none + 2 same-option baselines with value and spend each, 3 groups. */
+   * plan + none + 2 same-option baselines to the best units + 2 to random units, with
+   * value and spend each, 3 groups. */
   const json_t *roc = json_object_get(json_object_get(json_object_get(json_object_get(doc, "evaluation"), "test"), "curves"), "roc");
   assert_int_equal(chart_points(html, "roc"), (long)json_array_size(roc));
   assert_int_equal(chart_points(html, "stages"), 5);
   assert_int_equal(chart_points(html, "training"), 60);
   assert_int_equal(chart_points(html, "calibration"), 10);
   assert_int_equal(chart_points(html, "response"), 7);
-  assert_int_equal(chart_points(html, "plan"), 8);
+  assert_int_equal(chart_points(html, "plan"), 12);
   assert_int_equal(chart_points(html, "groups"), 3);
 
   /* Response rows sort by depth within a kind: 9折 before 8折 before 7折. */

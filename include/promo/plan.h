@@ -292,7 +292,8 @@ promo_status promo_plan_write_csv(const promo_plan_result *result, const char *p
 /* The summary as a new JSON object (caller's reference), with the keys objective,
  * solver, value, bound, gap, solve_ms, is_optimal, n_units, n_options, n_promoted,
  * spend {budget, limit, constraints: [{name, used, limit}]}, baselines {none {value,
- * spend, units}, same_option [{option, value, spend, units, n_units}]}, by_option
+ * spend, units}, same_option [{option, value, spend, units, n_units}] (targeted to the
+ * best units), same_option_random [the same keys] (units drawn at random, expected)}, by_option
  * [{option, n_units, value, spend}], by_group [{group, spend, value}] (with groups only),
  * top_units [{unit, option, value, spend}] and response [{option, n, mean_prediction,
  * mean_value, mean_spend}] (every candidate row of the option, chosen or not). "units" is the summed prediction (null

@@ -150,18 +150,58 @@ static json_t *same_option_json(const promo_plan_result *r, int32_t option, size
   return o;
 }
 
+/* The same option for units drawn at random, as many as the budget pays for: the
+ * expected totals of sending one e-mail or one coupon to whoever comes, without a model
+ * to choose. Expectations over the draw, so units may be fractional. */
+static json_t *same_option_random_json(const promo_plan_result *r, int32_t option) {
+  plan_totals none = {0, 0, 0, 0};
+  double gain = 0, extra = 0, extra_units = 0;
+  size_t n_with = 0;
+  for (size_t u = 0; u < r->n_units; u++) {
+    size_t base = r->option_start[u];
+    none.value += plan_result_row_value(r, base);
+    none.spend += plan_result_row_spend(r, base);
+    none.units += plan_result_row_predicted(r, base);
+    for (size_t k = base + 1; k < r->option_start[u + 1]; k++) {
+      if (plan_result_row_option(r, k) != option) continue;
+      gain += r->problem_value[k];
+      extra += plan_result_row_spend(r, k) - plan_result_row_spend(r, base);
+      extra_units += plan_result_row_predicted(r, k) - plan_result_row_predicted(r, base);
+      n_with++;
+      break;
+    }
+  }
+  double n_pick = (double)n_with;
+  if (n_with > 0 && !isnan(r->budget) && extra > 0)
+    n_pick = fmin(n_pick, floor(fmax(r->budget - none.spend, 0) / (extra / (double)n_with)));
+  double share = n_with > 0 ? n_pick / (double)n_with : 0;
+  plan_totals t = {none.value + share * gain, none.spend + share * extra, none.units + share * extra_units,
+                   (size_t)n_pick};
+  if (!r->has_model) t.units = NAN;
+  json_t *o = totals_json(t, true);
+  if (o != NULL && !set(o, "option", json_string(promo_dict_string(r->names.options, option, NULL)))) {
+    json_decref(o);
+    o = NULL;
+  }
+  return o;
+}
+
 static json_t *baselines_json(const promo_plan_result *r) {
   size_t *choice = malloc((r->n_units + 1) * sizeof *choice);
   same_entry *entries = malloc((r->n_units + 1) * sizeof *entries);
-  json_t *o = json_object(), *same = json_array();
-  bool ok = choice && entries && o && same;
+  json_t *o = json_object(), *same = json_array(), *random = json_array();
+  bool ok = choice && entries && o && same && random;
   for (size_t u = 0; ok && u < r->n_units; u++) choice[u] = r->option_start[u];
   ok = ok && set(o, "none", totals_json(totals_of(r, choice), false));
   for (size_t id = 0; ok && id < promo_dict_size(r->names.options); id++)
     if ((int32_t)id != r->names.baseline) ok = append(same, same_option_json(r, (int32_t)id, choice, entries));
   ok = ok && set(o, "same_option", same);
+  for (size_t id = 0; ok && id < promo_dict_size(r->names.options); id++)
+    if ((int32_t)id != r->names.baseline) ok = append(random, same_option_random_json(r, (int32_t)id));
+  ok = ok && set(o, "same_option_random", random);
   if (!ok) {
     if (json_object_get(o, "same_option") == NULL) json_decref(same);
+    if (json_object_get(o, "same_option_random") == NULL) json_decref(random);
     json_decref(o);
     o = NULL;
   }

@@ -301,10 +301,12 @@ static void baselines_chart(report *r, const json_t *plan) {
   const json_t *baselines = report_member(r, plan, "plan", "baselines", JSON_OBJECT);
   const json_t *none = report_member(r, baselines, "plan.baselines", "none", JSON_OBJECT);
   const json_t *same = report_member(r, baselines, "plan.baselines", "same_option", JSON_ARRAY);
+  const json_t *random = json_object_get(baselines, "same_option_random");
   size_t n_same = same != NULL ? json_array_size(same) : 0, n = 0;
-  bar_row *rows = calloc(n_same + 2, sizeof *rows);
-  char(*tips)[2][192] = calloc(n_same + 2, sizeof *tips);
-  char(*labels)[192] = calloc(n_same + 2, sizeof *labels);
+  size_t n_random = json_is_array(random) ? json_array_size(random) : 0;
+  bar_row *rows = calloc(n_same + n_random + 2, sizeof *rows);
+  char(*tips)[2][192] = calloc(n_same + n_random + 2, sizeof *tips);
+  char(*labels)[192] = calloc(n_same + n_random + 2, sizeof *labels);
   if (rows == NULL || tips == NULL || labels == NULL) {
     r->out.failed = true;
     goto done;
@@ -324,13 +326,24 @@ static void baselines_chart(report *r, const json_t *plan) {
     if (!report_is_object(r, item, "plan.baselines.same_option", i)) break;
     report_path_index(path, "plan.baselines.same_option", i);
     const char *option = report_label(r, item, path, "option", option_buf, sizeof option_buf);
-    snprintf(labels[n], sizeof labels[n], _("Everyone: %s"), option != NULL ? option : "?");
+    snprintf(labels[n], sizeof labels[n], _("%s, best units"), option != NULL ? option : "?");
+    baseline_row(r, item, path, labels[n], &rows[n], tips[n]);
+    n++;
+  }
+  /* The same option for units drawn at random: what the budget buys without a model. */
+  for (size_t i = 0; i < n_random; i++) {
+    const json_t *item = json_array_get(random, i);
+    if (!report_is_object(r, item, "plan.baselines.same_option_random", i)) break;
+    report_path_index(path, "plan.baselines.same_option_random", i);
+    const char *option = report_label(r, item, path, "option", option_buf, sizeof option_buf);
+    snprintf(labels[n], sizeof labels[n], _("%s, random units"), option != NULL ? option : "?");
     baseline_row(r, item, path, labels[n], &rows[n], tips[n]);
     n++;
   }
 
   bar_chart spec = {.name = "plan",
-                    .caption = _("The plan against no promotion and the same promotion for everyone"),
+                    .caption = _("The plan against no promotion and one promotion for all, at the same "
+                                 "budget: given to the best units, or to units drawn at random"),
                     .value_title = _("Value and spend"),
                     .n_series = 2,
                     .series_names = {_("Value"), _("Spend")}};
