@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <xxhash.h>
 
 #include "core/intl.h"
 #include "project/project_internal.h"
@@ -635,6 +636,21 @@ static promo_status check_inputs_kept(run *r) {
   return PROMO_OK;
 }
 
+/* XXH3-64 of the project file's bytes as 16 hex digits, or "" when it cannot be read. */
+static void project_hash(const char *path, char out[17]) {
+  out[0] = '\0';
+  FILE *fp = fopen(path, "rb");
+  if (fp == NULL) return;
+  XXH3_state_t *state = XXH3_createState();
+  char buf[8192];
+  size_t n;
+  bool ok = state != NULL && XXH3_64bits_reset(state) == XXH_OK;
+  while (ok && (n = fread(buf, 1, sizeof buf, fp)) > 0) ok = XXH3_64bits_update(state, buf, n) == XXH_OK;
+  if (ok && !ferror(fp)) snprintf(out, 17, "%016llx", (unsigned long long)XXH3_64bits_digest(state));
+  XXH3_freeState(state);
+  fclose(fp);
+}
+
 static promo_status prepare(run *r) {
   const char *dir = r->opt->out_dir;
   promo_status st = make_folder(dir, r->err);
@@ -662,6 +678,17 @@ static promo_status prepare(run *r) {
     r->doc = json_object();
     if (r->doc == NULL) return nomem(r->err);
   }
+  /* Resuming after the project file changed mixes outputs of two projects; say so. */
+  char hash[17];
+  project_hash(r->p->path, hash);
+  const char *before = json_string_value(json_object_get(r->doc, "project_hash"));
+  if (r->opt->from > PROMO_STAGE_CLEAN && before != NULL && strcmp(before, hash) != 0)
+    promo_log(r->ctx, PROMO_LOG_WARN,
+              _("%s changed since the earlier stages in %s ran, so their files may not match it; "
+                "start from an earlier stage (--from) to redo them"),
+              r->p->path, dir);
+  json_object_set_new(r->doc, "project_hash", json_string(hash));
+
   char generated[32];
   time_t t = time(NULL);
   struct tm tm;

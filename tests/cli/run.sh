@@ -62,6 +62,16 @@ run 0 --threads 1 run "$work/project/project.yaml" -o "$work/out1" --from plan
 check "resumed run starts at the plan" bash -c "! grep -qF '[1/5]' '$work/err'"
 check "same plan after resuming" cmp -s "$work/plan_first.csv" "$work/out1/plan.csv"
 
+# Resuming after the project changed warns that earlier outputs may not match it.
+sed 's/epochs: 5/epochs: 4/' "$work/project/project.yaml" >"$work/project/changed.yaml"
+run 0 --threads 1 run "$work/project/project.yaml" -o "$work/out1" --from report
+check "unchanged project resumes quietly" bash -c "! grep -qF 'changed since' '$work/err'"
+cp "$work/project/project.yaml" "$work/project/project.yaml.orig"
+cp "$work/project/changed.yaml" "$work/project/project.yaml"
+run 0 --threads 1 run "$work/project/project.yaml" -o "$work/out1" --from report
+check "changed project named on resume" err_has "changed since the earlier stages"
+cp "$work/project/project.yaml.orig" "$work/project/project.yaml"
+
 # Resuming in an empty folder names what is missing.
 run 2 run "$work/project/project.yaml" -o "$work/empty" --from evaluate
 check "missing earlier stage is named" err_has "run the earlier stages first"
