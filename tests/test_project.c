@@ -131,7 +131,7 @@ static void full_project_is_read(void **state) {
   promo_project_free(p);
 }
 
-/* The error names the key, and points at the line and column where it stands. */
+/* The error names the key and points at its line and column. */
 static void expect_error(const char *text, int64_t line, const char *needle) {
   promo_project *p;
   promo_error err;

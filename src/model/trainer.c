@@ -43,7 +43,9 @@ promo_task promo_model_infer_task(const float *y, size_t n) {
 }
 
 const char *promo_model_task_name(promo_task task) {
-  return task == PROMO_TASK_BINARY ? "binary" : task == PROMO_TASK_POISSON ? "poisson" : "regression";
+  if (task == PROMO_TASK_BINARY) return "binary";
+  if (task == PROMO_TASK_POISSON) return "poisson";
+  return "regression";
 }
 
 bool promo_model_task_parse(const char *name, promo_task *out) {

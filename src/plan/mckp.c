@@ -82,7 +82,7 @@ static size_t best_option(const promo_plan_problem *p, size_t u) {
 }
 
 /* Spend what the LP left unused. With go_on, the greedy first goes on past the break:
- * every later step that starts where its unit stands and still fits is taken, in order
+ * every later step that starts at its unit's current option and still fits is taken, in order
  * of value per cost. Then each unit, in greedy order, moves to the most valuable of its
  * options that still fits. */
 static void fill_remaining(const plan_view *v, size_t c, const hull_step *steps, size_t first,
@@ -108,7 +108,7 @@ static void fill_remaining(const plan_view *v, size_t c, const hull_step *steps,
 }
 
 /* The other integer plan around the LP's fractional step s: take that step whole, then
- * undo the steps taken last (lowest value per cost first) until the limit holds again,
+ * undo the steps taken last (lowest value per cost first) until the plan is within the limit again,
  * and spend what is left. Dropping the fractional unit loses badly when that one unit is
  * worth more than many small ones; this plan covers that case, as the classic knapsack
  * heuristic compares the greedy plan with the best single item (Kellerer, Pferschy and

@@ -35,8 +35,8 @@ static void write_rows(const promo_plan_result *r, promo_csv_writer *w) {
     write_text(w, promo_dict_string(r->names.options, plan_result_row_option(r, k), NULL));
     write_number(w, plan_result_row_predicted(r, k));
     write_number(w, plan_result_row_spend(r, k));
-    /* value and baseline_value both under the base objective (profit, not incremental
-     * profit), so that value_gain = value - baseline_value reads as it says. */
+    /* value and baseline_value are both under the base objective (profit, not
+     * incremental profit), so value_gain is their difference. */
     int64_t source = r->source_row[k];
     write_number(w, source >= 0 ? r->rows.value[source] : 0.0);
     write_number(w, plan_result_baseline_value(r, u));
@@ -150,9 +150,9 @@ static json_t *same_option_json(const promo_plan_result *r, int32_t option, size
   return o;
 }
 
-/* The same option for units drawn at random, as many as the budget pays for: the
- * expected totals of sending one e-mail or one coupon to whoever comes, without a model
- * to choose. Expectations over the draw, so units may be fractional. */
+/* The same option for units drawn at random, as many as the budget pays for. These are
+ * the expected totals of one e-mail or coupon sent without a model to choose the units.
+ * They are expectations over the draw, so units may be fractional. */
 static json_t *same_option_random_json(const promo_plan_result *r, int32_t option) {
   plan_totals none = {0, 0, 0, 0};
   double gain = 0, extra = 0, extra_units = 0;

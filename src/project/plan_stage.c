@@ -161,7 +161,9 @@ static promo_status fill_job(run *r, promo_plan_job *job, promo_plan_option *opt
   job->options = options;
   job->n_options = p->n_options;
   job->offer_column = p->offer_column;
-  job->unit_column = p->n_unit_columns == 1 ? p->unit_columns[0] : p->n_unit_columns > 1 ? UNIT_KEY : NULL;
+  job->unit_column = NULL; /* units named by their row number */
+  if (p->n_unit_columns == 1) job->unit_column = p->unit_columns[0];
+  if (p->n_unit_columns > 1) job->unit_column = UNIT_KEY;
   if (p->n_options > 0 && p->options[0].offer == NULL && p->options[0].n_sets == 0) job->baseline = p->options[0].name;
   if (!promo_plan_objective_parse(p->objective, &job->objective)) {
     promo_error_at(r->err, p->path, 0, 0);

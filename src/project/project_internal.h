@@ -158,7 +158,7 @@ typedef struct run {
   char *files[RUN_N_FILES];
   json_t *doc;              /* the report document, saved as report.json after each stage */
 
-  /* The data as the model sees it, loaded on the first stage that needs it. */
+  /* The data after cleaning and derived columns, loaded by the first stage that needs it. */
   promo_table *table;
   float *y;                 /* [table->n_rows] target */
   uint8_t *is_test;         /* [table->n_rows] 1 for held-out test rows */

@@ -678,7 +678,7 @@ static promo_status prepare(run *r) {
     r->doc = json_object();
     if (r->doc == NULL) return nomem(r->err);
   }
-  /* Resuming after the project file changed mixes outputs of two projects; say so. */
+  /* Resuming after the project file changed mixes outputs of two versions, so warn. */
   char hash[17];
   project_hash(r->p->path, hash);
   const char *before = json_string_value(json_object_get(r->doc, "project_hash"));
