@@ -209,7 +209,10 @@ static const char *type_name(const json_t *v) {
 void report_type_error(report *r, const char *path, const char *expected, const json_t *found) {
   if (r->status != PROMO_OK) return;
   r->status = PROMO_ERR_DATA;
-  snprintf(r->err->column_name, sizeof r->err->column_name, "%s", path);
+  /* Key paths longer than the field are clipped there; the message keeps them whole. */
+  size_t len = strnlen(path, sizeof r->err->column_name - 1);
+  memcpy(r->err->column_name, path, len);
+  r->err->column_name[len] = '\0';
   if (path[0] == '\0')
     promo_error_set(r->err, PROMO_ERR_DATA, _("invalid report document: the top level must be %s, found %s"),
                     expected, type_name(found));
