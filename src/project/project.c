@@ -145,7 +145,7 @@ static promo_status read_features(promo_project *p, const yaml_node_t *node, pro
   yml *y = &p->y;
   promo_status st = yml_check_keys(
       y, node, "features", KEYS("ignore", "id", "transforms", "time", "windows", "pca", "pca_variance", "price",
-                                "event_time", "event_type", "row_time"),
+                                "event_time", "event_type", "row_time", "row_keys"),
       err);
   if (st != PROMO_OK) return st;
   promo_pipeline_options *o = &p->trainer.pipeline;
@@ -169,8 +169,10 @@ static promo_status read_features(promo_project *p, const yaml_node_t *node, pro
   if ((v = yml_get(y, node, "windows")) != NULL &&
       (st = yml_string_list(y, v, "windows", &p->windows, &p->n_windows, err)))
     return st;
-  o->window_specs = p->windows;
-  o->n_window_specs = p->n_windows;
+  /* The run computes the windows once, as columns of the data (see run_load_data), so
+   * the pipeline sees them as numbers and the planner's units carry them. */
+  o->window_specs = NULL;
+  o->n_window_specs = 0;
   if ((v = yml_get(y, node, "pca")) != NULL && (st = yml_count(y, v, "pca", 0, 100000, &o->pca_components, err)))
     return st;
   if ((v = yml_get(y, node, "pca_variance")) != NULL &&
@@ -186,6 +188,23 @@ static promo_status read_features(promo_project *p, const yaml_node_t *node, pro
   if ((v = yml_get(y, node, "row_time")) != NULL &&
       (st = yml_string(y, v, "row_time", &o->window.row_time_column, err)))
     return st;
+  if ((v = yml_get(y, node, "row_keys")) != NULL) {
+    if ((st = yml_expect(y, v, YAML_MAPPING_NODE, "row_keys", err)) != PROMO_OK) return st;
+    if (yml_length(v) > 16) return yml_fail(y, v, err, "%s", _("'row_keys' may rename at most 16 key columns"));
+    for (size_t i = 0; i < yml_length(v); i++) {
+      yaml_node_t *key, *value;
+      yml_pair(y, v, i, &key, &value);
+      p->event_keys[i] = yml_scalar(key);
+      if ((st = yml_string(y, value, p->event_keys[i], &p->row_keys[i], err)) != PROMO_OK) return st;
+    }
+    p->n_key_renames = yml_length(v);
+    o->window.n_key_renames = p->n_key_renames;
+    o->window.event_keys = p->event_keys;
+    o->window.row_keys = p->row_keys;
+  }
+  if (p->n_windows > 0 && (o->window.event_time_column == NULL || o->window.row_time_column == NULL))
+    return yml_fail(y, node, err, "%s",
+                    _("'windows' need 'event_time' and 'row_time': the time columns of the events and of the rows"));
   if (p->n_windows > 0 && p->events_path == NULL)
     return yml_fail(y, node, err, "%s", _("'windows' need behavior events: add 'events' under 'sources'"));
   return PROMO_OK;

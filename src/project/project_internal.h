@@ -98,6 +98,8 @@ struct promo_project {
   /* features */
   const char **ignore, **ids, **windows;
   size_t n_ignore, n_ids, n_windows;
+  const char *event_keys[16], *row_keys[16]; /* windows: event key column -> row column */
+  size_t n_key_renames;
   const char *ignore_all[2 * PROJECT_MAX_ITEMS];
   promo_pipeline_rule rules[PROJECT_MAX_ITEMS];
   size_t n_rules;

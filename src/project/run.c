@@ -135,6 +135,54 @@ static promo_status stage_clean(run *r) {
 
 /* ------------------------------------------------------------------ data */
 
+/* Append the project's point-in-time window features to the data as columns: each row's
+ * aggregates of the events strictly before its time. */
+static promo_status add_windows(run *r) {
+  const promo_project *p = r->p;
+  if (p->n_windows == 0) return PROMO_OK;
+  promo_window_spec *specs = calloc(p->n_windows, sizeof *specs);
+  promo_table *events = NULL;
+  promo_window *window = NULL;
+  float *values = NULL;
+  promo_status st = specs != NULL ? PROMO_OK : nomem(r->err);
+  for (size_t i = 0; st == PROMO_OK && i < p->n_windows; i++) {
+    if ((st = promo_window_spec_parse(p->windows[i], &specs[i], r->err)) != PROMO_OK) {
+      char message[sizeof r->err->message];
+      snprintf(message, sizeof message, "%s", r->err->message);
+      promo_error_at(r->err, p->path, 0, 0);
+      st = promo_error_set(r->err, PROMO_ERR_DATA, _("features.windows '%s': %s"), p->windows[i], message);
+    }
+  }
+  promo_load_options load;
+  promo_load_options_init(&load);
+  if (st == PROMO_OK) st = promo_window_create(specs, p->n_windows, &p->trainer.pipeline.window, &window, r->err);
+  if (st == PROMO_OK) st = promo_table_load(p->events_path, &load, r->ctx, &events, r->err);
+  size_t n = r->table->n_rows, k = p->n_windows;
+  if (st == PROMO_OK && (values = malloc((n > 0 ? n : 1) * k * sizeof *values)) == NULL) st = nomem(r->err);
+  const char *path = p->clean ? r->files[RUN_CLEANED] : p->data_path;
+  if (st == PROMO_OK)
+    st = promo_window_compute(window, events, p->events_path, r->table, path, r->ctx, values, k, NULL, r->err);
+
+  /* One DECIMAL column per spec; a row without a key or time stays missing. */
+  for (size_t s = 0; st == PROMO_OK && s < k; s++) {
+    char name[128];
+    promo_window_spec_name(promo_window_spec_at(window, s), name, sizeof name);
+    size_t c = 0;
+    if ((st = promo_table_add_column(r->table, name, PROMO_TYPE_DECIMAL, &c, r->err)) != PROMO_OK) break;
+    promo_column *col = &r->table->columns[c];
+    for (size_t row = 0; row < n; row++) {
+      float x = values[row * k + s];
+      col->is_missing[row] = isnan(x);
+      col->reals[row] = isnan(x) ? 0.0 : (double)x;
+    }
+  }
+  free(values);
+  promo_window_free(window);
+  promo_table_free(events);
+  free(specs);
+  return st;
+}
+
 promo_status run_load_data(run *r) {
   if (r->table != NULL) return PROMO_OK;
   const promo_project *p = r->p;
@@ -162,6 +210,8 @@ promo_status run_load_data(run *r) {
                              p->derive_names[k], message);
     }
   }
+
+  if ((st = add_windows(r)) != PROMO_OK) return st;
 
   size_t n = r->table->n_rows;
   if (n < 10) {
@@ -575,6 +625,16 @@ static promo_status preflight(run *r) {
                   p->path, (long long)p->derive_lines[d], p->derive_names[d], input);
     }
     promo_expr_free(expr);
+  }
+
+  for (size_t i = 0; st == PROMO_OK && i < p->n_windows; i++) {
+    promo_window_spec spec;
+    if ((st = promo_window_spec_parse(p->windows[i], &spec, r->err)) != PROMO_OK) {
+      char message[sizeof r->err->message];
+      snprintf(message, sizeof message, "%s", r->err->message);
+      promo_error_at(r->err, p->path, 0, 0);
+      st = promo_error_set(r->err, PROMO_ERR_DATA, _("features.windows '%s': %s"), p->windows[i], message);
+    }
   }
 
   const char *target = p->trainer.pipeline.target;

@@ -110,6 +110,39 @@ check "project file named like an output is refused" err_has "would overwrite th
 run 0 --threads 1 run "$work/project/project.yaml" -o "$work/deep/er/out" --from clean
 check "nested output folder created" test -s "$work/deep/er/out/report.html"
 
+# Window features over a behavior log become columns of the data before training.
+mkdir -p "$work/win"
+awk -F, 'NR == 1 { print $0 ",bought"; next } { print $0 "," (NR % 3 == 0) }' "$data/window/rows.csv" \
+  >"$work/win/rows.csv"
+cp "$data/window/events.csv" "$work/win/events.csv"
+cat >"$work/win/project.yaml" <<'YAML'
+sources:
+  data: rows.csv
+  events: events.csv
+features:
+  id: uid
+  windows: [count:buy:7d@user_id, recency:buy@user_id, sum:amount:buy:3d@user_id]
+  event_time: event_time
+  event_type: action
+  row_time: ts
+  row_keys: {user_id: uid}
+model:
+  target: bought
+  layers: [4]
+  epochs: 2
+evaluation:
+  folds: 0
+  test: 0.3
+YAML
+run 0 --threads 1 run "$work/win/project.yaml" -o "$work/win/out"
+run 0 inspect "$work/win/out/model.promo"
+check "window count is a model input" grep -qF "user_id_buy_count_7d" "$work/out"
+check "window sum is a model input" grep -qF "user_id_buy_amount_sum_3d" "$work/out"
+sed 's/count:buy:7d/amount:sum:buy:3d/' "$work/win/project.yaml" >"$work/win/bad.yaml"
+run 3 run "$work/win/bad.yaml" -o "$work/win/out2"
+check "bad window spec named before any stage" err_has "features.windows 'amount:sum:buy:3d@user_id'"
+check "nothing written for a bad window spec" test ! -e "$work/win/out2/cleaned.csv"
+
 # Project-file mistakes name the key and the line.
 printf 'sources:\n  data: customers.csv\nmodel:\n  target: visit\n  epoch: 3\n' >"$work/project/typo.yaml"
 run 3 run "$work/project/typo.yaml" -o "$work/out3"
