@@ -149,6 +149,20 @@ static promo_status need_column(const promo_table *t, const char *path, const ch
 
 static promo_status bad_cell(const promo_table *t, const char *path, size_t c, size_t r, const char *what,
                              promo_error *err) {
+  /* A column read as text because some cells are not numbers fails on its first row; the
+   * cell to fix is the first one that is not a number. */
+  const promo_column *col = &t->columns[c];
+  if (col->codes != NULL) {
+    for (size_t i = 0; i < t->n_rows; i++) {
+      const char *text = col->is_missing[i] ? NULL : promo_dict_string(col->dict, col->codes[i], NULL);
+      double x;
+      bool plain;
+      if (text != NULL && promo_parse_decimal(text, strlen(text), &x, &plain) && isfinite(x)) continue;
+      r = i;
+      if (text != NULL) promo_error_value(err, text, -1);
+      break;
+    }
+  }
   promo_error_at(err, path, t->lines[r], (int64_t)c + 1);
   snprintf(err->column_name, sizeof err->column_name, "%s", t->columns[c].name);
   return promo_error_set(err, PROMO_ERR_DATA, _("column \"%s\" needs %s here, but the cell is empty or "

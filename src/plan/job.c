@@ -244,6 +244,15 @@ promo_status promo_plan_run(const promo_plan_job *job, const promo_context *ctx,
   *out = NULL;
   if ((unsigned)job->objective >= PROMO_PLAN_N_OBJECTIVES)
     return promo_error_set(err, PROMO_ERR_USAGE, _("objective %d is not valid"), (int)job->objective);
+  const promo_plan_economics *e = &job->economics;
+  const struct {
+    const char *name;
+    double amount;
+  } amounts[] = {{N_("price"), e->price}, {N_("order value"), e->order_value}, {N_("unit cost"), e->unit_cost}};
+  for (size_t k = 0; k < sizeof amounts / sizeof amounts[0]; k++)
+    if (amounts[k].amount < 0)
+      return promo_error_set(err, PROMO_ERR_USAGE, _("the %s is %g; give an amount of 0 or more"),
+                             _(amounts[k].name), amounts[k].amount);
   promo_plan_result *r = calloc(1, sizeof *r);
   if (r == NULL) return promo_error_set(err, PROMO_ERR_NOMEM, "%s", _("out of memory"));
   r->objective = job->objective;

@@ -173,12 +173,17 @@ static json_t *same_option_random_json(const promo_plan_result *r, int32_t optio
   }
   double n_pick = (double)n_with;
   if (n_with > 0 && !isnan(r->budget) && extra > 0)
-    n_pick = fmin(n_pick, floor(fmax(r->budget - none.spend, 0) / (extra / (double)n_with)));
+    n_pick = fmin(n_pick, fmax(r->budget - none.spend, 0) / (extra / (double)n_with));
   double share = n_with > 0 ? n_pick / (double)n_with : 0;
-  plan_totals t = {none.value + share * gain, none.spend + share * extra, none.units + share * extra_units,
-                   (size_t)n_pick};
+  plan_totals t = {none.value + share * gain, none.spend + share * extra, none.units + share * extra_units, 0};
   if (!r->has_model) t.units = NAN;
-  json_t *o = totals_json(t, true);
+  /* The expected number of units drawn is fractional when one unit costs more than the
+   * budget left: each unit is then promoted with that probability. */
+  json_t *o = totals_json(t, false);
+  if (o != NULL && !set(o, "n_units", json_real(n_pick))) {
+    json_decref(o);
+    o = NULL;
+  }
   if (o != NULL && !set(o, "option", json_string(promo_dict_string(r->names.options, option, NULL)))) {
     json_decref(o);
     o = NULL;

@@ -6,11 +6,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 #include <xxhash.h>
 
 #include "core/intl.h"
 #include "project/project_internal.h"
 #include "promo/eval.h"
+#include "promo/plan.h"
 #include "promo/report.h"
 
 static const char *const file_names[RUN_N_FILES] = {
@@ -215,7 +217,7 @@ promo_status run_load_data(run *r) {
 
   size_t n = r->table->n_rows;
   if (n < 10) {
-    promo_error_at(r->err, path, 0, 0);
+    promo_error_at(r->err, p->data_path, 0, 0);
     return promo_error_set(r->err, PROMO_ERR_DATA, _("the data has %zu rows; a run needs at least 10"), n);
   }
   r->y = malloc(n * sizeof *r->y);
@@ -596,6 +598,36 @@ static bool names_column(const char *text) {
   return end == text || *end != '\0';
 }
 
+/* The plan's objective and its options' "*F" and "+A" values, which the plan stage would
+ * otherwise reject only after training. */
+static promo_status check_plan_values(run *r) {
+  const promo_project *p = r->p;
+  if (!p->has_plan) return PROMO_OK;
+  promo_plan_objective objective;
+  if (!promo_plan_objective_parse(p->objective, &objective)) {
+    promo_error_at(r->err, p->path, 0, 0);
+    return promo_error_set(r->err, PROMO_ERR_DATA,
+                           _("plan 'objective' must be profit, revenue, units or incremental_profit, "
+                             "incremental_revenue, incremental_units, but it is '%s'"),
+                           p->objective);
+  }
+  for (size_t i = 0; i < p->n_options; i++) {
+    const project_option *o = &p->options[i];
+    for (size_t e = 0; e < o->n_sets; e++) {
+      const char *v = o->set_values[e];
+      if (v[0] != '*' && v[0] != '+') continue;
+      char *end = NULL;
+      errno = 0;
+      double x = strtod(v + 1, &end);
+      if (end != v + 1 && *end == '\0' && errno == 0 && isfinite(x)) continue;
+      promo_error_at(r->err, p->path, o->line, 0);
+      return promo_error_set(r->err, PROMO_ERR_DATA, _("option '%s': '%s: %s' must be *FACTOR or +AMOUNT with a number"),
+                             o->name, o->set_columns[e], v);
+    }
+  }
+  return PROMO_OK;
+}
+
 /* Check, before any stage writes, that every column the project names exists and that
  * every derived expression parses, so mistakes in the project file surface at once. */
 static promo_status preflight(run *r) {
@@ -648,12 +680,35 @@ static promo_status preflight(run *r) {
     for (size_t e = 0; st == PROMO_OK && e < p->options[i].n_sets; e++)
       if (!is_known(&k, p->options[i].set_columns[e], p->n_derive))
         st = unknown_column(r, &k, p->options[i].name, p->options[i].set_columns[e], p->options[i].line);
-  const char *keys[] = {"plan.group", "plan.latest", "plan.price", "plan.unit_cost", "plan.margin", "plan.order_value",
-                        "plan.stock"};
-  const char *values[] = {p->plan_group, p->plan_latest, p->price, p->unit_cost, p->margin, p->order_value, p->stock};
+  const char *keys[] = {"plan.group",       "plan.latest",           "plan.price",           "plan.unit_cost",
+                        "plan.margin",      "plan.order_value",      "plan.stock",           "evaluation.test_column",
+                        "evaluation.time",  "evaluation.group",      "evaluation.metric_group", "model.valid_time"};
+  const char *values[] = {p->plan_group, p->plan_latest,  p->price,      p->unit_cost,  p->margin,     p->order_value,
+                          p->stock,      p->test_column,  p->split_time, p->split_group, p->eval_group, p->valid_time};
   for (size_t i = 0; st == PROMO_OK && i < sizeof keys / sizeof keys[0]; i++)
     if (names_column(values[i]) && !is_known(&k, values[i], p->n_derive))
       st = unknown_column(r, &k, keys[i], values[i], 0);
+  for (size_t i = 0; st == PROMO_OK && i < p->n_rules; i++)
+    if (!is_known(&k, p->rules[i].column, p->n_derive))
+      st = unknown_column(r, &k, "features.transforms", p->rules[i].column, 0);
+
+  /* Cleaning runs on the data file as it is, before any derived column exists. */
+  const promo_clean_options *c = &p->clean_opt;
+  for (size_t i = 0; st == PROMO_OK && p->clean && i < c->key_columns.n_names; i++)
+    if (!is_known(&k, c->key_columns.names[i], 0)) st = unknown_column(r, &k, "clean.keys", c->key_columns.names[i], 0);
+  for (size_t i = 0; st == PROMO_OK && p->clean && i < c->n_missing_rules; i++)
+    if (!is_known(&k, c->missing_rules[i].column, 0))
+      st = unknown_column(r, &k, "clean.missing", c->missing_rules[i].column, 0);
+  if (st == PROMO_OK && p->clean && c->time_column != NULL && !is_known(&k, c->time_column, 0))
+    st = unknown_column(r, &k, "clean.time", c->time_column, 0);
+  if (st == PROMO_OK) st = check_plan_values(r);
+
+  /* Files named in sources must exist even when no key uses them yet. */
+  const char *files[] = {p->events_path, p->calendar_path, p->plan_units_path};
+  for (size_t i = 0; st == PROMO_OK && i < sizeof files / sizeof files[0]; i++) {
+    if (files[i] != NULL && access(files[i], R_OK) != 0)
+      st = promo_error_errno(r->err, errno, files[i], _("opening a source of the project"));
+  }
   promo_csv_close(k.reader);
   return st;
 }

@@ -309,3 +309,16 @@ const char *report_label(report *r, const json_t *obj, const char *parent, const
   report_type_error(r, path, _("a string or a number"), v);
   return NULL;
 }
+
+const char *report_term(const char *key) {
+  static const char *const keys[] = {"clean", "train", "evaluate", "plan", "report", "profit", "revenue", "units",
+                                     "incremental_profit", "incremental_revenue", "incremental_units", "fast",
+                                     "exact", "budget", "max_promoted"};
+  const char *labels[] = {_("clean"), _("train"), _("evaluate"), _("plan"), _("report"), _("profit"),
+                          _("revenue"), _("units"), _("incremental profit"), _("incremental revenue"),
+                          _("incremental units"), _("fast (LP and Lagrangian bound)"),
+                          _("exact (GLPK branch and bound)"), _("budget"), _("units promoted")};
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+    if (strcmp(key, keys[i]) == 0) return labels[i];
+  return key;
+}

@@ -161,4 +161,8 @@ void report_cell_text(report *r, const char *text);
 void report_cell_number(report *r, double x, int decimals);
 void report_cell_auto(report *r, double x);
 
+/* The reader's label for an identifier the run writes (a stage, objective, solver or
+ * limit name); other text comes back unchanged. */
+const char *report_term(const char *key);
+
 #endif

@@ -30,10 +30,11 @@ static void heading3(report *r, const char *text) {
 static const char *kind_label(const char *kind) {
   static const char *const keys[] = {"none", "percent_off", "amount_off", "threshold_off",
                                      "repeated_off", "multi_buy", "gift", "free_shipping",
-                                     "flash_sale", "combined"};
+                                     "flash_sale", "combined", "price", "other"};
   const char *labels[] = {_("No promotion"), _("Percent off"), _("Amount off"), _("Spend and save"),
                           _("Save on every step of spend"), _("Multi-buy"), _("Gift"),
-                          _("Free shipping"), _("Flash sale"), _("Combined offers")};
+                          _("Free shipping"), _("Flash sale"), _("Combined offers"),
+                          _("Lower price"), _("Other change")};
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
     if (strcmp(kind, keys[i]) == 0) return labels[i];
   return kind;
@@ -220,7 +221,7 @@ static void constraint_rows(report *r, const json_t *constraints) {
     promo_report_format_auto(x, used, sizeof used);
     promo_report_format_auto(y, limit, sizeof limit);
     snprintf(text, sizeof text, _("%s of %s"), used, limit);
-    summary_row(r, name != NULL ? name : "?", text);
+    summary_row(r, name != NULL ? report_term(name) : "?", text);
   }
 }
 
@@ -243,8 +244,8 @@ static void plan_summary(report *r, const json_t *plan) {
   rbuf_puts(&r->out, "<div class=\"table-box\"><table>\n<tbody>\n");
   const char *objective = report_string(r, plan, "plan", "objective");
   const char *solver = report_string(r, plan, "plan", "solver");
-  if (objective != NULL) summary_row(r, _("Objective"), objective);
-  if (solver != NULL) summary_row(r, _("Solver"), solver);
+  if (objective != NULL) summary_row(r, _("Objective"), report_term(objective));
+  if (solver != NULL) summary_row(r, _("Solver"), report_term(solver));
   summary_number(r, plan, "value", _("Plan value"), SUMMARY_AUTO);
   summary_number(r, plan, "bound", _("Upper bound on the value"), SUMMARY_AUTO);
   summary_number(r, plan, "gap", _("Gap to the bound"), SUMMARY_PERCENT);

@@ -44,7 +44,7 @@ static void stage_rows(report *r, const json_t *stages, bar_row *rows, char (*na
     const char *status = report_string(r, item, path, "status");
     double seconds;
     if (report_number(r, item, path, "seconds", &seconds)) *total += seconds;
-    if (name == NULL) name = "?";
+    name = name != NULL ? report_term(name) : "?";
 
     rbuf_puts(&r->out, "<tr>");
     report_cell_text(r, name);

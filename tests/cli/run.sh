@@ -96,6 +96,23 @@ sed 's/order_value: 20/order_value: 20\n  unit_cost: no_such_column/' "$work/pro
 run 3 run "$work/project/cost.yaml" -o "$work/out5"
 check "unknown economics column named" err_has "'plan.unit_cost' names column 'no_such_column'"
 
+sed 's/  ignore: \[conversion, spend\]/  ignore: [conversion, spend]\n  transforms: {zipcode: onehot}/' \
+  "$work/project/project.yaml" >"$work/project/rule.yaml"
+run 3 run "$work/project/rule.yaml" -o "$work/out5"
+check "unknown transform column named" err_has "'features.transforms' names column 'zipcode'"
+sed 's/  duplicates: false/  keys: [customer]/' "$work/project/project.yaml" >"$work/project/keys.yaml"
+run 3 run "$work/project/keys.yaml" -o "$work/out5"
+check "unknown clean key named" err_has "'clean.keys' names column 'customer'"
+sed 's/objective: incremental_revenue/objective: incremental_revnue/' "$work/project/project.yaml" \
+  >"$work/project/objective.yaml"
+run 3 run "$work/project/objective.yaml" -o "$work/out5"
+check "misspelt objective named before training" err_has "'incremental_revnue'"
+sed 's/  data: customers.csv/  data: customers.csv\n  calendar: holidays.csv/' "$work/project/project.yaml" \
+  >"$work/project/calendar.yaml"
+run 1 run "$work/project/calendar.yaml" -o "$work/out5"
+check "missing calendar file named" err_has "holidays.csv"
+check "nothing written before the checks pass" test ! -e "$work/out5/cleaned.csv"
+
 # Outputs never replace inputs; missing parent folders are created.
 mkdir -p "$work/same"
 cp "$data/response_sample.csv" "$work/same/plan_units.csv"
