@@ -250,6 +250,13 @@ typedef struct promo_plan_job {
   size_t n_options;
   const char *offer_column;      /* the model's offer text column, when it has several */
 
+  /* Called on each option's rows after its edits and before the model predicts them, so
+   * that a caller whose columns derive from others (a discount from a price) can compute
+   * them again; NULL for none. The table is the job's; change values only, never its
+   * columns. An error stops the job. */
+  promo_status (*on_edited)(void *user, promo_table *rows, promo_error *err);
+  void *on_edited_user;
+
   promo_plan_objective objective;
   promo_plan_economics economics;
   promo_plan_limits limits;

@@ -580,7 +580,9 @@ static promo_status layout_option(const promo_plan_job *job, const plan_model *m
     else if (o->set_text[c] == NULL && (size_t)c >= base->n_columns) o->set_text[c] = "";
     changes_input |= m->offer_is_input && offer_text != NULL;
   }
-  if (!changes_input && strcmp(opt->name, job->baseline) != 0)
+  /* With on_edited the caller may derive model inputs from the edited columns, so an
+   * edit of a column the model does not read can still change the prediction. */
+  if (!changes_input && job->on_edited == NULL && strcmp(opt->name, job->baseline) != 0)
     return promo_error_set(err, PROMO_ERR_USAGE,
                            _("option \"%s\" changes no column the model reads; give an edit such as "
                              "price*=0.8, or name the model's offer column with --offer-column"),
@@ -682,6 +684,7 @@ static promo_status build_one_option(build_state *b, const plan_model *m, const 
   if (st == PROMO_OK && (st = promo_table_create(o.n_columns, o.names, o.types, false, &t)) != PROMO_OK)
     promo_error_set(err, st, "%s", _("out of memory"));
   if (st == PROMO_OK) st = fill_option_table(&o, base, t, err);
+  if (st == PROMO_OK && b->job->on_edited != NULL) st = b->job->on_edited(b->job->on_edited_user, t, err);
   if (st == PROMO_OK) st = predict_rows(m, t, b->job->base_path, b->ctx, pred, err);
   for (size_t r = 0; st == PROMO_OK && r < base->n_rows; r++) {
     char ub[32], gb[32];

@@ -257,6 +257,35 @@ static json_t *response_section(const promo_project *p, const json_t *summary) {
   return json_pack("{s:o}", "rows", rows);
 }
 
+/* The planner's callback: compute the project's derived columns again on an option's
+ * edited rows, in the project's order, so that an edit of a price also moves a discount
+ * derived from it. */
+static promo_status rederive(void *user, promo_table *rows, promo_error *err) {
+  const promo_project *p = user;
+  double *values = malloc((rows->n_rows > 0 ? rows->n_rows : 1) * sizeof *values);
+  uint8_t *missing = malloc(rows->n_rows > 0 ? rows->n_rows : 1);
+  promo_status st = values != NULL && missing != NULL ? PROMO_OK : PROMO_ERR_NOMEM;
+  if (st != PROMO_OK) promo_error_set(err, st, "%s", _("out of memory"));
+  for (size_t d = 0; st == PROMO_OK && d < p->n_derive; d++) {
+    ptrdiff_t c = promo_table_find(rows, p->derive_names[d]);
+    if (c < 0) continue;
+    promo_expr *expr = NULL;
+    st = promo_expr_parse(p->derive_exprs[d], &expr, err);
+    if (st == PROMO_OK) st = promo_expr_bind(expr, rows, err);
+    if (st == PROMO_OK) st = promo_expr_eval(expr, rows, values, missing, NULL, err);
+    promo_expr_free(expr);
+    promo_column *col = &rows->columns[c];
+    for (size_t i = 0; st == PROMO_OK && i < rows->n_rows; i++) {
+      col->is_missing[i] = missing[i];
+      if (col->reals != NULL) col->reals[i] = values[i];
+      else if (col->ints != NULL) col->ints[i] = (int64_t)llround(values[i]);
+    }
+  }
+  free(values);
+  free(missing);
+  return st;
+}
+
 promo_status run_stage_plan(run *r) {
   promo_status st = run_load_data(r);
   if (st != PROMO_OK) return st;
@@ -294,6 +323,8 @@ promo_status run_stage_plan(run *r) {
   promo_plan_job_init(&job);
   if ((st = fill_job(r, &job, options, edits, group_names, group_budgets)) != PROMO_OK) goto done;
   job.base_path = units_path;
+  job.on_edited = p->n_derive > 0 ? rederive : NULL;
+  job.on_edited_user = (void *)p;
   if (p->exact == -1 && units != NULL && units->n_rows * p->n_options <= PROJECT_EXACT_MAX_PAIRS) {
     job.solve.solver = PROMO_PLAN_SOLVER_EXACT;
     promo_log(r->ctx, PROMO_LOG_INFO, _("%zu unit-option pairs: small enough for the exact solver"),

@@ -127,6 +127,40 @@ check "project file named like an output is refused" err_has "would overwrite th
 run 0 --threads 1 run "$work/project/project.yaml" -o "$work/deep/er/out" --from clean
 check "nested output folder created" test -s "$work/deep/er/out/report.html"
 
+# An option's edits reach the model through derived columns: doubling history doubles
+# history_k, the only form in which the model sees it, so the prediction moves.
+mkdir -p "$work/derive"
+cp "$data/response_sample.csv" "$work/derive/customers.csv"
+cat >"$work/derive/project.yaml" <<'YAML'
+sources:
+  data: customers.csv
+clean:
+  duplicates: false
+derive:
+  history_k: history / 1000
+features:
+  ignore: [conversion, spend, history]
+model:
+  target: visit
+  layers: [8]
+  epochs: 3
+  seed: 7
+evaluation:
+  folds: 0
+  test: 0.25
+plan:
+  units: test
+  options:
+    - none
+    - name: double
+      set: {history: '*2'}
+  objective: incremental_units
+YAML
+run 0 --threads 1 run "$work/derive/project.yaml" -o "$work/derive/out"
+means=$(grep -o '"mean_prediction": [0-9.e+-]*' "$work/derive/out/plan.json" | cut -d' ' -f2 | tr '\n' ' ')
+check "edited column changes a derived input (means: $means)" \
+  awk -v m="$means" 'BEGIN { split(m, v, " "); exit !(v[1] != v[2]) }'
+
 # Window features over a behavior log become columns of the data before training.
 mkdir -p "$work/win"
 awk -F, 'NR == 1 { print $0 ",bought"; next } { print $0 "," (NR % 3 == 0) }' "$data/window/rows.csv" \
