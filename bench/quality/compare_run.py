@@ -79,15 +79,20 @@ def make_project(src, dst, overrides):
 
 # ----------------------------------------------------------------------- derived columns
 
-# The derive: sections of the bundled projects, mirrored in pandas expression by
-# expression. The project's text is checked against these strings, so a changed project
-# fails here instead of being compared on other columns.
+# The derive: sections of the projects, mirrored in pandas expression by expression. The
+# project's text is checked against these strings, so a changed project fails here instead
+# of being compared on other columns.
 OJ_SIZE_OZ = [64, 96, 64, 64, 64, 96, 64, 64, 64, 64, 128]
 OJ_DERIVE = {
     "units": "exp(logmove)",
     "size_oz": "pick(brand, " + ", ".join(str(s) for s in OJ_SIZE_OZ) + ")",
     "price": "pick(brand, " + ", ".join("price%d" % i for i in range(1, 12)) + ") * size_oz",
     "market_price_oz": "(" + " + ".join("price%d" % i for i in range(1, 12)) + ") / 11",
+}
+# bench/quality/frat/project.yaml (dunnhumby Breakfast at the Frat).
+FRAT_DERIVE = {
+    "price_ratio": "PRICE / BASE_PRICE",
+    "unit_cost": "0.7 * BASE_PRICE",
 }
 
 
@@ -103,15 +108,14 @@ def pick(index, choices):
     return pd.Series(out, index=index.index)
 
 
-def derive(df, spec):
-    """Add the project's derived columns. Only the derive section mirrored above is
-    accepted."""
-    if not spec:
-        return df
-    if {k: str(v).strip() for k, v in spec.items()} != OJ_DERIVE:
-        raise SystemExit("the project's derive: section is not the one this script mirrors; "
-                         "update OJ_DERIVE and derive() in %s" % __file__)
-    df = df.copy()
+def divide(a, b):
+    """a / b, missing where b is 0, as in promo."""
+    a = pd.to_numeric(a, errors="coerce").astype(float)
+    b = pd.to_numeric(b, errors="coerce").astype(float)
+    return (a / b.where(b != 0)).astype(float)
+
+
+def derive_oj(df):
     # units: exp(logmove)
     df["units"] = np.exp(df["logmove"].astype(float))
     # size_oz: pick(brand, 64, 96, 64, 64, 64, 96, 64, 64, 64, 64, 128)
@@ -123,7 +127,31 @@ def derive(df, spec):
     for i in range(2, 12):
         total = total + df["price%d" % i].astype(float)
     df["market_price_oz"] = total / 11
-    return df
+
+
+def derive_frat(df):
+    # price_ratio: PRICE / BASE_PRICE
+    df["price_ratio"] = divide(df["PRICE"], df["BASE_PRICE"])
+    # unit_cost: 0.7 * BASE_PRICE
+    df["unit_cost"] = 0.7 * df["BASE_PRICE"].astype(float)
+
+
+DERIVES = [(OJ_DERIVE, derive_oj), (FRAT_DERIVE, derive_frat)]
+
+
+def derive(df, spec):
+    """Add the project's derived columns. Only the derive sections mirrored above are
+    accepted."""
+    if not spec:
+        return df
+    text = {k: str(v).strip() for k, v in spec.items()}
+    for known, fn in DERIVES:
+        if text == known:
+            df = df.copy()
+            fn(df)
+            return df
+    raise SystemExit("the project's derive: section is not one this script mirrors; "
+                     "add it to DERIVES in %s" % __file__)
 
 
 # ----------------------------------------------------------------------- features
@@ -274,7 +302,7 @@ def score(project_path, rundir, out_path, cachedir=None):
 
     # XGBoost takes promo's seed for its early-stopping share and its row sampling.
     seed = int(proj["model"].get("seed", 42))
-    key = hashlib.sha1((os.path.dirname(os.path.abspath(project_path)) + ":%d:" % seed + ",".join(
+    key = hashlib.sha1((os.path.basename(os.path.dirname(os.path.abspath(project_path))) + ":%d:" % seed + ",".join(
         map(str, np.sort(rows)))).encode()).hexdigest()[:16]
     cache = os.path.join(cachedir, key + ".json") if cachedir else None
     if cache and os.path.exists(cache):
@@ -312,6 +340,9 @@ COUNT_COLS = [("rmse", "RMSE", 0, False), ("mae", "MAE", 0, False), ("wape", "WA
 
 
 def fmt(x, digits):
+    # Counts below 100 (Breakfast at the Frat's units per store-week) get 3 decimals.
+    if digits == 0 and abs(x) < 100:
+        digits = 3
     return "{:,.{}f}".format(x, digits)
 
 
