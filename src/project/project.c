@@ -467,7 +467,7 @@ static promo_status read_root(promo_project *p, promo_error *err) {
   yml *y = &p->y;
   yaml_node_t *root = yml_root(y);
   promo_status st = yml_check_keys(
-      y, root, _("the project file"),
+      y, root, NULL,
       KEYS("name", "sources", "clean", "derive", "features", "model", "evaluation", "plan"), err);
   if (st != PROMO_OK) return st;
   yaml_node_t *v;

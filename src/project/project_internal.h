@@ -24,7 +24,8 @@ yaml_node_t *yml_root(yml *y);
 const char *yml_scalar(const yaml_node_t *node);
 /* The value under key in a mapping, or NULL when absent (or node is not a mapping). */
 yaml_node_t *yml_get(yml *y, const yaml_node_t *map, const char *key);
-/* map must be a mapping whose keys are all in known[] (NULL-terminated), each once. */
+/* map must be a mapping whose keys are all in known[] (NULL-terminated), each once.
+ * section names it in messages; NULL for the file's top level. */
 promo_status yml_check_keys(yml *y, const yaml_node_t *map, const char *section, const char *const *known,
                             promo_error *err);
 promo_status yml_expect(yml *y, const yaml_node_t *node, yaml_node_type_t type, const char *name,

@@ -116,22 +116,28 @@ yaml_node_t *yml_get(yml *y, const yaml_node_t *map, const char *key) {
 
 promo_status yml_check_keys(yml *y, const yaml_node_t *map, const char *section, const char *const *known,
                             promo_error *err) {
-  promo_status st = yml_expect(y, map, YAML_MAPPING_NODE, section, err);
-  if (st != PROMO_OK) return st;
+  promo_status st = PROMO_OK;
+  if (section == NULL && map->type != YAML_MAPPING_NODE)
+    return yml_fail(y, map, err, "%s", _("the project file must be a set of keys such as 'sources:' and 'model:'"));
+  if (section != NULL && (st = yml_expect(y, map, YAML_MAPPING_NODE, section, err)) != PROMO_OK) return st;
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
     yaml_node_t *key = yaml_document_get_node(&y->doc, p->key);
     const char *k = yml_scalar(key);
+    if (k == NULL && section == NULL) return yml_fail(y, key, err, "%s", _("a top-level key must be a plain name"));
     if (k == NULL) return yml_fail(y, key, err, _("a key in '%s' must be a plain name"), section);
     bool found = false;
     for (size_t i = 0; known[i] != NULL && !found; i++) found = strcmp(k, known[i]) == 0;
     for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p && found; q++)
       if (strcmp(yml_scalar(yaml_document_get_node(&y->doc, q->key)), k) == 0)
-        return yml_fail(y, key, err, _("key '%s' appears twice in '%s'"), k, section);
+        return section == NULL ? yml_fail(y, key, err, _("top-level key '%s' appears twice"), k)
+                               : yml_fail(y, key, err, _("key '%s' appears twice in '%s'"), k, section);
     if (found) continue;
     char list[256] = "";
     size_t used = 0;
     for (size_t i = 0; known[i] != NULL && used + 1 < sizeof list; i++)
       used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i > 0 ? ", " : "", known[i]);
+    if (section == NULL)
+      return yml_fail(y, key, err, _("unknown top-level key '%s'; the keys allowed there are: %s"), k, list);
     return yml_fail(y, key, err, _("unknown key '%s' in '%s'; the keys allowed there are: %s"), k, section, list);
   }
   return PROMO_OK;

@@ -216,6 +216,18 @@ static void figures_test_metric(report *r, const json_t *doc) {
   }
 }
 
+/* A key figure with a sign: "+1,234" for gains. */
+static void signed_figure(report *r, const char *label, double x) {
+  char buf[64], signed_buf[72];
+  promo_report_format_auto(x, buf, sizeof buf);
+  if (x > 0) {
+    snprintf(signed_buf, sizeof signed_buf, "+%s", buf);
+    figure_box(r, label, signed_buf);
+  } else {
+    figure_box(r, label, buf);
+  }
+}
+
 static void figures_plan(report *r, const json_t *doc) {
   const json_t *plan = report_member(r, doc, "", "plan", JSON_OBJECT);
   double value, base;
@@ -226,14 +238,21 @@ static void figures_plan(report *r, const json_t *doc) {
   const json_t *baselines = report_member(r, plan, "plan", "baselines", JSON_OBJECT);
   const json_t *none = report_member(r, baselines, "plan.baselines", "none", JSON_OBJECT);
   if (!report_number(r, none, "plan.baselines.none", "value", &base)) return;
-  promo_report_format_auto(value - base, buf, sizeof buf);
-  if (value - base > 0) {
-    char signed_buf[72];
-    snprintf(signed_buf, sizeof signed_buf, "+%s", buf);
-    figure_box(r, _("Gain over no promotion"), signed_buf);
-  } else {
-    figure_box(r, _("Gain over no promotion"), buf);
+  /* Under an incremental objective the plan's value is already its gain over no
+   * promotion, so that box would repeat the first one. */
+  if (base != 0) signed_figure(r, _("Gain over no promotion"), value - base);
+
+  /* What targeting adds: the gain over the best single promotion sent to random units
+   * at the same spend. */
+  const json_t *random = json_object_get(baselines, "same_option_random");
+  double best = NAN;
+  size_t i;
+  const json_t *item;
+  json_array_foreach(random, i, item) {
+    const json_t *v = json_object_get(item, "value");
+    if (json_is_number(v) && !(json_number_value(v) <= best)) best = json_number_value(v);
   }
+  if (isfinite(best)) signed_figure(r, _("Gain over one promotion for random units"), value - best);
 }
 
 static void section_figures(report *r, const json_t *doc) {
