@@ -34,6 +34,7 @@ static const char page_css[] =
     "th{background:#f4f4f4}\n"
     ".num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}\n"
     ".not-run{color:#666;font-style:italic}\n"
+    ".note{color:#555;font-size:.9rem}\n"
     ".status-failed{color:#b00020;font-weight:600}\n"
     "figure.chart{margin:1em 0;max-width:720px}\n"
     "figcaption{font-weight:600;margin-bottom:.3em}\n"

@@ -378,6 +378,13 @@ void report_section_training(report *r, const json_t *doc) {
     report_not_run(r, _("The training history is empty."));
   else if (read_history(r, history, &s)) {
     training_summary(r, &s, best_epoch);
+    const char *task_key = json_string_value(json_object_get(training, "task"));
+    if (task_key != NULL && strcmp(task_key, "poisson") == 0) {
+      rbuf_puts(&r->out, "<p class=\"note\">");
+      rbuf_escape(&r->out, _("The Poisson loss leaves out a constant that depends only on the actual counts, "
+                             "as PyTorch's PoissonNLLLoss does, so it can be negative; lower is still better."));
+      rbuf_puts(&r->out, "</p>\n");
+    }
     training_chart(r, &s, best_epoch);
   }
   free(s.epoch);
