@@ -81,6 +81,7 @@ static void full_project_is_read(void **state) {
       "  time: week\n"
       "  test_after: 148\n"
       "  test_column: week\n"
+      "  seed: 11\n"
       "plan:\n"
       "  units: latest\n"
       "  latest: week\n"
@@ -117,6 +118,8 @@ static void full_project_is_read(void **state) {
   assert_int_equal(p->trainer.nn.hidden[2], 8);
   assert_int_equal(p->trainer.nn.seed, 7);
   assert_string_equal(p->test_after, "148");
+  assert_true(p->has_split_seed);
+  assert_int_equal(p->split_seed, 11);
   assert_true(p->test_share == 0);
   assert_true(p->has_plan);
   assert_int_equal(p->n_options, 3);

@@ -274,7 +274,7 @@ static promo_status read_evaluation(promo_project *p, const yaml_node_t *node, p
   yml *y = &p->y;
   promo_status st = yml_check_keys(
       y, node, "evaluation", KEYS("folds", "split", "group", "time", "test", "test_after", "test_column",
-                                  "metric_group", "treatment"),
+                                  "metric_group", "treatment", "seed"),
       err);
   if (st != PROMO_OK) return st;
   yaml_node_t *v;
@@ -307,6 +307,12 @@ static promo_status read_evaluation(promo_project *p, const yaml_node_t *node, p
     return st;
   if ((v = yml_get(y, node, "treatment")) != NULL && (st = yml_string(y, v, "treatment", &p->treatment, err)))
     return st;
+  if ((v = yml_get(y, node, "seed")) != NULL) {
+    double x = 0;
+    if ((st = yml_number(y, v, "seed", 0, 9007199254740992.0, &x, err)) != PROMO_OK) return st;
+    p->split_seed = (uint64_t)x;
+    p->has_split_seed = true;
+  }
   return PROMO_OK;
 }
 

@@ -116,6 +116,8 @@ struct promo_project {
   double test_share;              /* 0 with test_after */
   const char *test_after, *test_column;
   const char *eval_group, *treatment;
+  bool has_split_seed;            /* evaluation.seed given; else model.seed splits */
+  uint64_t split_seed;
 
   /* plan */
   bool has_plan;

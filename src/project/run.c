@@ -235,7 +235,8 @@ promo_status run_load_data(run *r) {
   if (p->test_after != NULL)
     st = promo_split_holdout_after(r->table, p->test_column, p->test_after, path, r->is_test, &r->n_test, r->err);
   else if (p->test_share > 0)
-    st = promo_split_holdout_share(n, p->test_share, p->trainer.nn.seed, r->is_test, &r->n_test, r->err);
+    st = promo_split_holdout_share(n, p->test_share, p->has_split_seed ? p->split_seed : p->trainer.nn.seed,
+                                   r->is_test, &r->n_test, r->err);
   return st;
 }
 
@@ -371,7 +372,7 @@ static promo_status cross_validate(run *r, const promo_table *rest, const float 
   promo_split_options split;
   promo_split_options_init(&split);
   split.n_folds = p->folds;
-  split.seed = p->trainer.nn.seed;
+  split.seed = p->has_split_seed ? p->split_seed : p->trainer.nn.seed;
   split.kind = r->task == PROMO_TASK_BINARY ? PROMO_SPLIT_STRATIFIED : PROMO_SPLIT_KFOLD;
   if (p->split != NULL) {
     split.kind = strcmp(p->split, "kfold") == 0        ? PROMO_SPLIT_KFOLD

@@ -161,6 +161,15 @@ means=$(grep -o '"mean_prediction": [0-9.e+-]*' "$work/derive/out/plan.json" | c
 check "edited column changes a derived input (means: $means)" \
   awk -v m="$means" 'BEGIN { split(m, v, " "); exit !(v[1] != v[2]) }'
 
+# evaluation.seed keeps the test rows when only model.seed changes.
+for seed in 7 8; do
+  sed "s/  seed: 7/  seed: $seed/; s/  test: 0.25/  test: 0.25\n  seed: 3/" "$work/derive/project.yaml" \
+    >"$work/derive/seed$seed.yaml"
+  run 0 --threads 1 run "$work/derive/seed$seed.yaml" -o "$work/derive/seed$seed"
+  cut -d, -f1 "$work/derive/seed$seed/predictions.csv" >"$work/derive/lines$seed"
+done
+check "same test rows for another model seed" cmp -s "$work/derive/lines7" "$work/derive/lines8"
+
 # Window features over a behavior log become columns of the data before training.
 mkdir -p "$work/win"
 awk -F, 'NR == 1 { print $0 ",bought"; next } { print $0 "," (NR % 3 == 0) }' "$data/window/rows.csv" \
