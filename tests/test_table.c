@@ -575,6 +575,75 @@ static void table_read_in_chunks(void **state) {
   promo_csv_close(reader);
 }
 
+/* Data rows keyed by an integer sku; a catalog keyed by sku written as text. */
+static void make_join_tables(promo_table **data, promo_table **catalog) {
+  const char *data_names[] = {"sku", "units"};
+  const promo_type data_types[] = {PROMO_TYPE_INT, PROMO_TYPE_INT};
+  assert_int_equal(promo_table_create(2, data_names, data_types, false, data), PROMO_OK);
+  append_texts(*data, 2, (const char *const[]){"101", "5"}, 2);
+  append_texts(*data, 2, (const char *const[]){"102", "7"}, 3);
+  append_texts(*data, 2, (const char *const[]){"999", "1"}, 4);
+  append_texts(*data, 2, (const char *const[]){"101", "2"}, 5);
+  const char *cat_names[] = {"sku", "category", "cost"};
+  const promo_type cat_types[] = {PROMO_TYPE_CATEGORICAL, PROMO_TYPE_CATEGORICAL, PROMO_TYPE_DECIMAL};
+  assert_int_equal(promo_table_create(3, cat_names, cat_types, false, catalog), PROMO_OK);
+  append_texts(*catalog, 3, (const char *const[]){"102", "饮料", "3.5"}, 2);
+  append_texts(*catalog, 3, (const char *const[]){"101", "零食", "1.25"}, 3);
+}
+
+static void join_adds_lookup_columns(void **state) {
+  (void)state;
+  promo_table *data = NULL, *catalog = NULL;
+  make_join_tables(&data, &catalog);
+  promo_error err;
+  promo_error_clear(&err);
+  size_t unmatched = 0;
+  assert_int_equal(promo_table_join(data, "data.csv", "sku", catalog, "items.csv", "sku", &unmatched, &err), PROMO_OK);
+  assert_int_equal(unmatched, 1);
+  assert_int_equal(data->n_columns, 4);
+  ptrdiff_t category = promo_table_find(data, "category"), cost = promo_table_find(data, "cost");
+  assert_true(category >= 0 && cost >= 0);
+  const promo_column *cat = &data->columns[category], *cst = &data->columns[cost];
+  assert_string_equal(promo_dict_string(cat->dict, cat->codes[0], NULL), "零食");
+  assert_string_equal(promo_dict_string(cat->dict, cat->codes[1], NULL), "饮料");
+  assert_true(cat->is_missing[2]);
+  assert_string_equal(promo_dict_string(cat->dict, cat->codes[3], NULL), "零食");
+  assert_float_equal(cst->reals[0], 1.25, 0);
+  assert_float_equal(cst->reals[1], 3.5, 0);
+  assert_true(cst->is_missing[2]);
+  promo_table_free(data);
+  promo_table_free(catalog);
+}
+
+static void join_rejects_duplicate_keys_and_names(void **state) {
+  (void)state;
+  promo_table *data = NULL, *catalog = NULL;
+  make_join_tables(&data, &catalog);
+  promo_error err;
+  promo_error_clear(&err);
+
+  /* A key on two catalog rows is named with its line. */
+  append_texts(catalog, 3, (const char *const[]){"101", "其他", "9"}, 4);
+  assert_int_equal(promo_table_join(data, "data.csv", "sku", catalog, "items.csv", "sku", NULL, &err),
+                   PROMO_ERR_DATA);
+  assert_int_equal(err.line, 4);
+  assert_non_null(strstr(err.message, "'101'"));
+  assert_int_equal(data->n_columns, 2);
+
+  /* A column in both tables stops the join before the data changes. */
+  promo_error_clear(&err);
+  assert_int_equal(promo_table_join(data, "data.csv", "units", catalog, "items.csv", "category", NULL, &err),
+                   PROMO_ERR_USAGE);
+  assert_non_null(strstr(err.message, "'sku'"));
+  assert_int_equal(data->n_columns, 2);
+
+  promo_error_clear(&err);
+  assert_int_equal(promo_table_join(data, "data.csv", "item", catalog, "items.csv", "sku", NULL, &err),
+                   PROMO_ERR_USAGE);
+  promo_table_free(data);
+  promo_table_free(catalog);
+}
+
 static void table_read_ragged_record(void **state) {
   (void)state;
   const char *csv = "a,b\n1,2\n3,4,5\n";
@@ -605,6 +674,8 @@ int main(void) {
       cmocka_unit_test(dict_many_inserts_and_reset),
       cmocka_unit_test(dict_long_string),
       cmocka_unit_test(table_create_columns),
+      cmocka_unit_test(join_adds_lookup_columns),
+      cmocka_unit_test(join_rejects_duplicate_keys_and_names),
       cmocka_unit_test(table_append_typed_values),
       cmocka_unit_test(table_append_wrong_field_count),
       cmocka_unit_test(table_grows_by_doubling),

@@ -364,6 +364,17 @@ promo_status promo_table_select(const promo_table *t, const size_t *rows, size_t
 promo_status promo_table_add_column(promo_table *table, const char *name, promo_type type,
                                     size_t *index, promo_error *err);
 
+/* Left join: add every column of `right` but its key to `left`, taking each left row's
+ * values from the right row whose right_key equals its left_key (compared as text, so an
+ * integer key matches the same digits written in a text column). Left rows without a match
+ * get missing values; *n_unmatched (may be NULL) counts them. Errors: a key column not in
+ * its header (PROMO_ERR_USAGE), a key on two right rows (PROMO_ERR_DATA naming the line),
+ * a right column whose name left has already (PROMO_ERR_USAGE, before left changes),
+ * PROMO_ERR_NOMEM. The paths name the tables in messages. */
+promo_status promo_table_join(promo_table *left, const char *left_path, const char *left_key,
+                              const promo_table *right, const char *right_path, const char *right_key,
+                              size_t *n_unmatched, promo_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -35,9 +35,33 @@ static promo_status read_path(promo_project *p, const yaml_node_t *node, const c
   return *out != NULL ? PROMO_OK : nomem(err);
 }
 
-/* sources: data (required), events, calendar. */
+/* sources.lookups: a list of {path, key, data_key}. */
+static promo_status read_lookups(promo_project *p, const yaml_node_t *node, promo_error *err) {
+  yml *y = &p->y;
+  promo_status st = yml_expect(y, node, YAML_SEQUENCE_NODE, "lookups", err);
+  if (st != PROMO_OK) return st;
+  if (yml_length(node) > PROJECT_MAX_LOOKUPS)
+    return yml_fail(y, node, err, _("'lookups' lists more than %d tables"), PROJECT_MAX_LOOKUPS);
+  for (size_t i = 0; i < yml_length(node); i++) {
+    yaml_node_t *item = yml_item(y, node, i), *v;
+    project_lookup *l = &p->lookups[p->n_lookups++];
+    if ((st = yml_check_keys(y, item, "lookups", KEYS("path", "key", "data_key"), err)) != PROMO_OK) return st;
+    if ((v = yml_get(y, item, "path")) == NULL)
+      return yml_fail(y, item, err, "%s", _("each lookup needs 'path': the CSV file to join"));
+    if ((st = read_path(p, v, "path", &l->path, err)) != PROMO_OK) return st;
+    if ((v = yml_get(y, item, "key")) == NULL)
+      return yml_fail(y, item, err, "%s", _("each lookup needs 'key': the column that matches the data's rows"));
+    if ((st = yml_string(y, v, "key", &l->key, err)) != PROMO_OK) return st;
+    l->data_key = l->key;
+    if ((v = yml_get(y, item, "data_key")) != NULL && (st = yml_string(y, v, "data_key", &l->data_key, err)))
+      return st;
+  }
+  return PROMO_OK;
+}
+
+/* sources: data (required), events, calendar, lookups. */
 static promo_status read_sources(promo_project *p, const yaml_node_t *node, promo_error *err) {
-  promo_status st = yml_check_keys(&p->y, node, "sources", KEYS("data", "events", "calendar"), err);
+  promo_status st = yml_check_keys(&p->y, node, "sources", KEYS("data", "events", "calendar", "lookups"), err);
   if (st != PROMO_OK) return st;
   yaml_node_t *v;
   if ((v = yml_get(&p->y, node, "data")) == NULL)
@@ -48,6 +72,7 @@ static promo_status read_sources(promo_project *p, const yaml_node_t *node, prom
   if ((v = yml_get(&p->y, node, "calendar")) != NULL &&
       (st = read_path(p, v, "calendar", &p->calendar_path, err)) != PROMO_OK)
     return st;
+  if ((v = yml_get(&p->y, node, "lookups")) != NULL && (st = read_lookups(p, v, err)) != PROMO_OK) return st;
   return PROMO_OK;
 }
 
@@ -540,6 +565,7 @@ void promo_project_free(promo_project *p) {
   free(p->events_path);
   free(p->calendar_path);
   free(p->plan_units_path);
+  for (size_t i = 0; i < p->n_lookups; i++) free(p->lookups[i].path);
   free(p->key_columns);
   free(p->ignore);
   free(p->ids);

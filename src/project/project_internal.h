@@ -68,6 +68,15 @@ typedef struct project_option {
   int64_t line;
 } project_option;
 
+/* A lookup table joined onto the data by a key: a product catalog, a store list. */
+typedef struct project_lookup {
+  char *path;                    /* resolved, malloc'ed */
+  const char *key;               /* key column in the lookup */
+  const char *data_key;          /* the same key's column in the data */
+} project_lookup;
+
+#define PROJECT_MAX_LOOKUPS 8
+
 typedef struct project_budget {
   const char *group;             /* NULL for the total budget */
   double amount;
@@ -81,6 +90,8 @@ struct promo_project {
 
   /* sources (resolved paths, malloc'ed) */
   char *data_path, *events_path, *calendar_path;
+  project_lookup lookups[PROJECT_MAX_LOOKUPS];
+  size_t n_lookups;
 
   /* clean */
   bool clean;                    /* run promo clean on the data (default true) */

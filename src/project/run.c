@@ -200,6 +200,20 @@ promo_status run_load_data(run *r) {
   promo_status st = promo_table_load(path, &load, r->ctx, &r->table, r->err);
   if (st != PROMO_OK) return st;
 
+  for (size_t k = 0; k < p->n_lookups; k++) {
+    const project_lookup *l = &p->lookups[k];
+    promo_table *lookup = NULL;
+    size_t unmatched = 0, before = r->table->n_columns;
+    st = promo_table_load(l->path, &load, r->ctx, &lookup, r->err);
+    if (st == PROMO_OK)
+      st = promo_table_join(r->table, path, l->data_key, lookup, l->path, l->key, &unmatched, r->err);
+    promo_table_free(lookup);
+    if (st != PROMO_OK) return st;
+    promo_log(r->ctx, unmatched > 0 ? PROMO_LOG_WARN : PROMO_LOG_INFO,
+              _("%s: %zu columns joined by '%s'; %zu of %zu rows found no match and have them missing"), l->path,
+              r->table->n_columns - before, l->key, unmatched, r->table->n_rows);
+  }
+
   for (size_t k = 0; k < p->n_derive; k++) {
     promo_expr_stats stats;
     st = promo_table_derive(r->table, p->derive_names[k], p->derive_exprs[k], r->ctx, &stats, r->err);
@@ -558,11 +572,19 @@ static promo_status stage_report(run *r) {
 typedef struct known_columns {
   promo_csv *reader;
   const promo_project *p;
+  promo_csv *lookups[PROJECT_MAX_LOOKUPS]; /* their headers add columns too */
 } known_columns;
 
+static bool in_header(const promo_csv *reader, const char *name) {
+  for (size_t c = 0; reader != NULL && c < promo_csv_n_columns(reader); c++)
+    if (strcmp(promo_csv_column_name(reader, c), name) == 0) return true;
+  return false;
+}
+
 static bool is_known(const known_columns *k, const char *name, size_t n_derived) {
-  for (size_t c = 0; c < promo_csv_n_columns(k->reader); c++)
-    if (strcmp(promo_csv_column_name(k->reader, c), name) == 0) return true;
+  if (in_header(k->reader, name)) return true;
+  for (size_t i = 0; i < k->p->n_lookups; i++)
+    if (in_header(k->lookups[i], name)) return true;
   for (size_t d = 0; d < n_derived; d++)
     if (strcmp(k->p->derive_names[d], name) == 0) return true;
   return false;
@@ -635,9 +657,20 @@ static promo_status preflight(run *r) {
   const promo_project *p = r->p;
   promo_csv_options csv;
   promo_csv_options_init(&csv);
-  known_columns k = {NULL, p};
+  known_columns k = {NULL, p, {NULL}};
   promo_status st = promo_csv_open(p->data_path, &csv, &k.reader, r->err);
   if (st != PROMO_OK) return st;
+
+  /* Each lookup must have its key, and the data the key it joins on. */
+  for (size_t i = 0; st == PROMO_OK && i < p->n_lookups; i++) {
+    const project_lookup *l = &p->lookups[i];
+    st = promo_csv_open(l->path, &csv, &k.lookups[i], r->err);
+    if (st == PROMO_OK && !in_header(k.lookups[i], l->key)) {
+      promo_error_at(r->err, p->path, 0, 0);
+      st = promo_error_set(r->err, PROMO_ERR_DATA, _("lookup key '%s' is not a column of %s"), l->key, l->path);
+    }
+    if (st == PROMO_OK && !in_header(k.reader, l->data_key)) st = unknown_column(r, &k, "lookups.data_key", l->data_key, 0);
+  }
 
   for (size_t d = 0; st == PROMO_OK && d < p->n_derive; d++) {
     promo_expr *expr = NULL;
@@ -711,6 +744,7 @@ static promo_status preflight(run *r) {
       st = promo_error_errno(r->err, errno, files[i], _("opening a source of the project"));
   }
   promo_csv_close(k.reader);
+  for (size_t i = 0; i < p->n_lookups; i++) promo_csv_close(k.lookups[i]);
   return st;
 }
 

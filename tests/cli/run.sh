@@ -161,6 +161,21 @@ means=$(grep -o '"mean_prediction": [0-9.e+-]*' "$work/derive/out/plan.json" | c
 check "edited column changes a derived input (means: $means)" \
   awk -v m="$means" 'BEGIN { split(m, v, " "); exit !(v[1] != v[2]) }'
 
+# A lookup table joins its columns onto the data by a key before training.
+printf 'area,area_income\nSurburban,3.1\nRural,2.2\n' >"$work/derive/areas.csv"
+sed 's/  data: customers.csv/  data: customers.csv\n  lookups:\n    - {path: areas.csv, key: area, data_key: zip_code}/' \
+  "$work/derive/project.yaml" >"$work/derive/lookup.yaml"
+run 0 --threads 1 run "$work/derive/lookup.yaml" -o "$work/derive/lookup"
+check "rows without a match are counted" err_has "rows found no match"
+run 0 inspect "$work/derive/lookup/model.promo"
+check "joined column is a model input" grep -qF "area_income" "$work/out"
+sed 's/key: area,/key: region,/' "$work/derive/lookup.yaml" >"$work/derive/badlookup.yaml"
+run 3 run "$work/derive/badlookup.yaml" -o "$work/derive/badlookup"
+check "missing lookup key named" err_has "lookup key 'region' is not a column of"
+printf 'area,area_income\nRural,2.2\nRural,2.5\n' >"$work/derive/areas.csv"
+run 3 run "$work/derive/lookup.yaml" -o "$work/derive/duplookup"
+check "duplicate lookup key named with its line" err_has "areas.csv:3:1: key 'Rural' appears on more than one row"
+
 # evaluation.seed keeps the test rows when only model.seed changes.
 for seed in 7 8; do
   sed "s/  seed: 7/  seed: $seed/; s/  test: 0.25/  test: 0.25\n  seed: 3/" "$work/derive/project.yaml" \
