@@ -146,6 +146,13 @@ promo_status promo_split_holdout_after(const promo_table *t, const char *column,
                                        const char *path, uint8_t *is_test, size_t *n_test,
                                        promo_error *err);
 
+/* Mark the round(share * n_rows) latest rows of t by the INT, DECIMAL, DATE or DATETIME
+ * column `column` (is_test[r] = 1, others 0), so a model is checked on a period after
+ * the one it learned from. Missing times count as the earliest, and ties keep file order.
+ * The caller checks the column's type; PROMO_ERR_NOMEM is the only error. */
+promo_status promo_split_holdout_latest(const promo_table *t, size_t column, double share, uint8_t *is_test,
+                                        size_t *n_test);
+
 /* ===================================================================== cross-validation */
 
 /* Cross-validate the trainer on table t with targets y [t->n_rows]: assign folds with

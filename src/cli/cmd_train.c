@@ -106,40 +106,6 @@ static int parse_args(train_args *a, int argc, char **argv) {
 
 /* ------------------------------------------------------------------ data */
 
-typedef struct timed_row {
-  double time;
-  size_t row;
-} timed_row;
-
-static int compare_timed_rows(const void *a, const void *b) {
-  const timed_row *x = a, *y = b;
-  if (x->time != y->time) return x->time < y->time ? -1 : 1;
-  return x->row < y->row ? -1 : x->row > y->row;
-}
-
-/* Mark the round(share * n) latest rows by column c as validation rows, so the model is
- * validated on a period after the one it learned from. Rows without a time count as the
- * oldest; ties keep file order. */
-static promo_status choose_valid_by_time(const promo_table *t, size_t c, double share, uint8_t *is_valid,
-                                         size_t *n_valid) {
-  size_t n = t->n_rows;
-  timed_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
-  if (rows == NULL) return PROMO_ERR_NOMEM;
-  const promo_column *col = &t->columns[c];
-  for (size_t r = 0; r < n; r++) {
-    double time = -INFINITY;
-    if (!col->is_missing[r]) time = col->type == PROMO_TYPE_DECIMAL ? col->reals[r] : (double)col->ints[r];
-    rows[r] = (timed_row){time, r};
-  }
-  qsort(rows, n, sizeof *rows, compare_timed_rows);
-  size_t k = (size_t)llround(share * (double)n);
-  memset(is_valid, 0, n);
-  for (size_t i = n - k; i < n; i++) is_valid[rows[i].row] = 1;
-  free(rows);
-  *n_valid = k;
-  return PROMO_OK;
-}
-
 /* splitmix64 (Steele, Lea and Flood 2014), for the seeded validation split. */
 static uint64_t splitmix64(uint64_t *state) {
   uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
@@ -306,7 +272,8 @@ static promo_status choose_valid(const train_args *a, train_state *s, size_t *n_
                                  : _("--valid-time column '%s' holds no dates, times or numbers"),
                            a->valid_time);
   }
-  if (choose_valid_by_time(s->pool, (size_t)c, a->valid_share, s->is_valid, n_valid) != PROMO_OK) return nomem(err);
+  if (promo_split_holdout_latest(s->pool, (size_t)c, a->valid_share, s->is_valid, n_valid) != PROMO_OK)
+    return nomem(err);
   return PROMO_OK;
 }
 

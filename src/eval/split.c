@@ -441,3 +441,34 @@ promo_status promo_split_holdout_after(const promo_table *t, const char *column,
   if (st == PROMO_OK) *n_test = k;
   return st;
 }
+
+typedef struct timed_row {
+  double time;
+  size_t row;
+} timed_row;
+
+static int compare_timed_rows(const void *a, const void *b) {
+  const timed_row *x = a, *y = b;
+  if (x->time != y->time) return x->time < y->time ? -1 : 1;
+  return x->row < y->row ? -1 : x->row > y->row;
+}
+
+promo_status promo_split_holdout_latest(const promo_table *t, size_t column, double share, uint8_t *is_test,
+                                        size_t *n_test) {
+  size_t n = t->n_rows;
+  timed_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
+  if (rows == NULL) return PROMO_ERR_NOMEM;
+  const promo_column *col = &t->columns[column];
+  for (size_t r = 0; r < n; r++) {
+    double time = -INFINITY;
+    if (!col->is_missing[r]) time = col->reals != NULL ? col->reals[r] : (double)col->ints[r];
+    rows[r] = (timed_row){time, r};
+  }
+  qsort(rows, n, sizeof *rows, compare_timed_rows);
+  size_t k = (size_t)llround(share * (double)n);
+  memset(is_test, 0, n);
+  for (size_t i = n - k; i < n; i++) is_test[rows[i].row] = 1;
+  free(rows);
+  *n_test = k;
+  return PROMO_OK;
+}

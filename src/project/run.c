@@ -278,20 +278,8 @@ static json_t *training_json(const run *r, const promo_trainer_result *fit, size
                    "features", (json_int_t)fit->n_features);
 }
 
-typedef struct timed_row {
-  double time;
-  size_t row;
-} timed_row;
-
-static int compare_timed_rows(const void *a, const void *b) {
-  const timed_row *x = a, *y = b;
-  if (x->time != y->time) return x->time < y->time ? -1 : 1;
-  return x->row < y->row ? -1 : x->row > y->row;
-}
-
-/* Mark the round(share * n) latest rows of t by column `column` as validation rows, so
- * early stopping watches a later period, as the test does. Missing times count as the
- * earliest. */
+/* Mark the latest share of t's rows by `column` as validation rows, so early stopping
+ * watches a later period, as the test does. */
 static promo_status choose_valid_by_time(run *r, const promo_table *t, const char *column, double share,
                                          uint8_t *is_valid, size_t *n_valid) {
   ptrdiff_t c = promo_table_find(t, column);
@@ -301,20 +289,7 @@ static promo_status choose_valid_by_time(run *r, const promo_table *t, const cha
     return promo_error_set(r->err, PROMO_ERR_DATA,
                            _("'model.valid_time' names column '%s', which holds no dates, times or numbers"), column);
   }
-  size_t n = t->n_rows;
-  timed_row *rows = malloc((n > 0 ? n : 1) * sizeof *rows);
-  if (rows == NULL) return nomem(r->err);
-  for (size_t i = 0; i < n; i++) {
-    double time = -INFINITY;
-    if (!col->is_missing[i]) time = col->reals != NULL ? col->reals[i] : (double)col->ints[i];
-    rows[i] = (timed_row){time, i};
-  }
-  qsort(rows, n, sizeof *rows, compare_timed_rows);
-  size_t k = (size_t)llround(share * (double)n);
-  memset(is_valid, 0, n);
-  for (size_t i = n - k; i < n; i++) is_valid[rows[i].row] = 1;
-  free(rows);
-  *n_valid = k;
+  if (promo_split_holdout_latest(t, (size_t)c, share, is_valid, n_valid) != PROMO_OK) return nomem(r->err);
   return PROMO_OK;
 }
 
