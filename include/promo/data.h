@@ -350,7 +350,7 @@ promo_status promo_csv_writer_flush(promo_csv_writer *writer, promo_error *err);
 
 /* A new table with rows[0..n_rows) of t in that order, the same columns and types, and
  * the source line numbers. Strings are interned again, so the copy's dictionaries hold
- * only its own values: a pipeline fitted on it never sees another subset's category.
+ * only its own values, and a pipeline fitted on it meets no other subset's category.
  * PROMO_ERR_NOMEM is the only error. */
 promo_status promo_table_select(const promo_table *t, const size_t *rows, size_t n_rows,
                                 promo_table **out);
@@ -364,10 +364,17 @@ promo_status promo_table_select(const promo_table *t, const size_t *rows, size_t
 promo_status promo_table_add_column(promo_table *table, const char *name, promo_type type,
                                     size_t *index, promo_error *err);
 
-/* Left join: add every column of `right` but its key to `left`, taking each left row's
- * values from the right row whose right_key equals its left_key (compared as text, so an
- * integer key matches the same digits written in a text column). Left rows without a match
- * get missing values; *n_unmatched (may be NULL) counts them. Errors: a key column not in
+/* The text of cell (row, column) as the CSV writer writes it: a string column's own text,
+ * or the formatted number, boolean ("true"/"false"), date or time, in buf [32] when
+ * formatted. NULL for a missing cell. *len (may be NULL) gets the text's length. The
+ * returned pointer is into the table or into buf. */
+const char *promo_table_cell_text(const promo_table *t, size_t row, size_t column, char buf[32], size_t *len);
+
+/* Left join: add every column of `right` but its key to `left`. Each left row takes its
+ * values from the right row whose right_key equals its left_key. Keys compare by their
+ * cell text, so an integer key matches the same digits written in a text column. Left
+ * rows without a match get missing values, and *n_unmatched (may be NULL) counts them.
+ * Errors: a key column not in
  * its header (PROMO_ERR_USAGE), a key on two right rows (PROMO_ERR_DATA naming the line),
  * a right column whose name left has already (PROMO_ERR_USAGE, before left changes),
  * PROMO_ERR_NOMEM. The paths name the tables in messages. */

@@ -1,24 +1,30 @@
 /* Left joins of a lookup table (a product catalog, a store list) onto the data by one key
- * column, so a project can use the lookup's columns as features and in derived columns. */
+ * column, so a project can use the lookup's columns as features and in derived columns;
+ * keys compare by their cell text. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/intl.h"
 #include "promo/data.h"
 
-/* The cell's text as keys compare it: strings as written, numbers and dates formatted.
- * NULL for a missing cell. buf has room for 32 bytes. */
-static const char *key_text(const promo_table *t, size_t c, size_t r, char buf[32], size_t *len) {
-  const promo_column *col = &t->columns[c];
-  if (col->is_missing[r]) return NULL;
-  switch (col->type) {
-    case PROMO_TYPE_BOOL:
-    case PROMO_TYPE_INT: *len = promo_format_int(col->ints[r], buf); return buf;
-    case PROMO_TYPE_DECIMAL: *len = promo_format_decimal(col->reals[r], buf); return buf;
-    case PROMO_TYPE_DATE: *len = promo_format_date((int32_t)col->ints[r], buf); return buf;
-    case PROMO_TYPE_DATETIME: *len = promo_format_datetime(col->ints[r], buf); return buf;
-    default: return promo_dict_string(col->dict, col->codes[r], len);
+const char *promo_table_cell_text(const promo_table *t, size_t row, size_t column, char buf[32], size_t *len) {
+  const promo_column *col = &t->columns[column];
+  size_t n = 0;
+  const char *text = buf;
+  if (col->is_missing[row]) {
+    text = NULL;
+  } else {
+    switch (col->type) {
+      case PROMO_TYPE_BOOL: text = col->ints[row] ? "true" : "false", n = strlen(text); break;
+      case PROMO_TYPE_INT: n = promo_format_int(col->ints[row], buf); break;
+      case PROMO_TYPE_DECIMAL: n = promo_format_decimal(col->reals[row], buf); break;
+      case PROMO_TYPE_DATE: n = promo_format_date((int32_t)col->ints[row], buf); break;
+      case PROMO_TYPE_DATETIME: n = promo_format_datetime(col->ints[row], buf); break;
+      default: text = promo_dict_string(col->dict, col->codes[row], &n); break;
+    }
   }
+  if (len != NULL) *len = n;
+  return text;
 }
 
 static promo_status key_column(const promo_table *t, const char *path, const char *key, size_t *out,
@@ -38,7 +44,7 @@ static promo_status index_keys(const promo_table *right, const char *path, size_
   char buf[32];
   for (size_t r = 0; r < right->n_rows; r++) {
     size_t len = 0;
-    const char *text = key_text(right, key, r, buf, &len);
+    const char *text = promo_table_cell_text(right, r, key, buf, &len);
     if (text == NULL) continue; /* a row without a key matches nothing */
     size_t before = promo_dict_size(keys);
     int32_t code = 0;
@@ -106,7 +112,7 @@ promo_status promo_table_join(promo_table *left, const char *left_path, const ch
   char buf[32];
   for (size_t r = 0; r < left->n_rows; r++) {
     size_t len = 0;
-    const char *text = key_text(left, lk, r, buf, &len);
+    const char *text = promo_table_cell_text(left, r, lk, buf, &len);
     int32_t code = text != NULL ? promo_dict_find(keys, text, len) : -1;
     match[r] = code >= 0 ? (ptrdiff_t)rows[code] : -1;
     unmatched += code < 0;

@@ -110,19 +110,10 @@ static promo_status add_row(promo_plan_result *r, const row_in *in, promo_error 
 
 /* ===================================================================== cells */
 
-/* Text of a cell: the dictionary string or the formatted value; "" when missing. */
+/* Text of a cell as promo_table_cell_text gives it, with "" for a missing cell. */
 static const char *cell_text(const promo_table *t, size_t c, size_t r, char buf[32]) {
-  const promo_column *col = &t->columns[c];
-  if (col->is_missing[r]) return "";
-  switch (col->type) {
-    case PROMO_TYPE_CATEGORICAL:
-    case PROMO_TYPE_TEXT: return promo_dict_string(col->dict, col->codes[r], NULL);
-    case PROMO_TYPE_DECIMAL: promo_format_decimal(col->reals[r], buf); return buf;
-    case PROMO_TYPE_BOOL: return col->ints[r] ? "true" : "false";
-    case PROMO_TYPE_DATE: promo_format_date((int32_t)col->ints[r], buf); return buf;
-    case PROMO_TYPE_DATETIME: promo_format_datetime(col->ints[r], buf); return buf;
-    default: promo_format_int(col->ints[r], buf); return buf;
-  }
+  const char *text = promo_table_cell_text(t, r, c, buf, NULL);
+  return text != NULL ? text : "";
 }
 
 /* The number in a cell; false when it is missing or not a number. */
@@ -149,8 +140,8 @@ static promo_status need_column(const promo_table *t, const char *path, const ch
 
 static promo_status bad_cell(const promo_table *t, const char *path, size_t c, size_t r, const char *what,
                              promo_error *err) {
-  /* A column read as text because some cells are not numbers fails on its first row; the
-   * cell to fix is the first one that is not a number. */
+  /* A column read as text because some cells are not numbers fails on its first row, so
+   * point at the first cell that is not a number instead. */
   const promo_column *col = &t->columns[c];
   if (col->codes != NULL) {
     for (size_t i = 0; i < t->n_rows; i++) {

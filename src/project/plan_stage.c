@@ -46,27 +46,6 @@ static promo_status choose_units(run *r, uint8_t *is_unit) {
   return PROMO_OK;
 }
 
-/* The text of cell (row, col) into buf [32 or more], as the CSV writer formats it. */
-static size_t cell_text(const promo_table *t, size_t row, size_t col, char *buf, size_t size) {
-  const promo_column *c = &t->columns[col];
-  if (c->is_missing[row]) return 0;
-  switch (c->type) {
-    case PROMO_TYPE_BOOL:
-    case PROMO_TYPE_INT: return promo_format_int(c->ints[row], buf);
-    case PROMO_TYPE_DECIMAL: return promo_format_decimal(c->reals[row], buf);
-    case PROMO_TYPE_DATE: return promo_format_date((int32_t)c->ints[row], buf);
-    case PROMO_TYPE_DATETIME: return promo_format_datetime(c->ints[row], buf);
-    default: {
-      size_t len = 0;
-      const char *s = promo_dict_string(c->dict, c->codes[row], &len);
-      if (s == NULL) return 0;
-      if (len >= size) len = size - 1;
-      memcpy(buf, s, len);
-      return len;
-    }
-  }
-}
-
 /* Write the unit rows with every column, plus a "unit" key joining the unit columns when
  * the project names more than one. */
 static promo_status write_units(run *r, const promo_table *units, const char *path) {
@@ -101,9 +80,11 @@ static promo_status write_units(run *r, const promo_table *units, const char *pa
     if (joined) {
       size_t used = 0;
       for (size_t k = 0; k < n_keys && used < sizeof key; k++) {
-        char cell[128];
-        size_t len = cell_text(units, i, key_cols[k], cell, sizeof cell);
-        used += (size_t)snprintf(key + used, sizeof key - used, "%s%.*s", k > 0 ? "/" : "", (int)len, cell);
+        char buf[32];
+        size_t len = 0;
+        const char *cell = promo_table_cell_text(units, i, key_cols[k], buf, &len);
+        used += (size_t)snprintf(key + used, sizeof key - used, "%s%.*s", k > 0 ? "/" : "", (int)len,
+                                 cell != NULL ? cell : "");
       }
       promo_csv_write_field(w, key, used < sizeof key ? used : sizeof key - 1);
     }
@@ -209,9 +190,9 @@ static promo_status fill_job(run *r, promo_plan_job *job, promo_plan_option *opt
   return PROMO_OK;
 }
 
-/* The kind and nominal depth of a project option, for the response chart: an offer's
- * kind and its discount where its threshold is just met; a scaled price column's
- * 1 - factor; otherwise "other" with no depth. */
+/* Find the kind and nominal depth of a project option for the response chart. An offer
+ * gives its kind and its discount where its threshold is just met. A scaled price column
+ * gives "price" and 1 - factor. Anything else is "other" with no depth. */
 static void option_kind(const promo_project *p, const project_option *o, const char **kind, double *depth) {
   *kind = "none";
   *depth = 0;
