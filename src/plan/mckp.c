@@ -107,10 +107,10 @@ static void fill_remaining(const plan_view *v, size_t c, const hull_step *steps,
   }
 }
 
-/* The other integer plan around the LP's fractional step s: take that step whole, then
- * undo the steps taken last (lowest value per cost first) until the plan is within the limit again,
- * and spend what is left. Dropping the fractional unit loses badly when that one unit is
- * worth more than many small ones; this plan covers that case, as the classic knapsack
+/* The other integer plan around the LP's fractional step s: take that step whole, undo
+ * the steps taken last (lowest value per cost first) until the plan is within the limit
+ * again, and spend what is left. Dropping the fractional unit loses badly when that one
+ * unit is worth more than many small ones. This plan covers that case, as the classic knapsack
  * heuristic compares the greedy plan with the best single item (Kellerer, Pferschy and
  * Pisinger, section 2.5). choice holds the greedy state before its fill pass. */
 static double take_fractional(const plan_view *v, size_t c, const hull_step *steps, size_t s, size_t n_steps,

@@ -1,6 +1,6 @@
-/* Plan stage: the outputs of a planning job. plan.csv lists each unit's chosen option;
- * the summary JSON compares the plan with no promotion and with one option for every
- * unit at the same budget, and breaks it down by option, group and unit. */
+/* Plan stage: the outputs of a planning job. plan.csv lists each unit's chosen option.
+ * The summary JSON compares the plan with no promotion and with one option for all units
+ * at the same budget, and breaks it down by option, group and unit. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>

@@ -194,8 +194,8 @@ static promo_status read_features(promo_project *p, const yaml_node_t *node, pro
   if ((v = yml_get(y, node, "windows")) != NULL &&
       (st = yml_string_list(y, v, "windows", &p->windows, &p->n_windows, err)))
     return st;
-  /* The run computes the windows once, as columns of the data (see run_load_data), so
-   * the pipeline sees them as numbers and the planner's units carry them. */
+  /* The run computes the windows once, as columns of the data (see run_load_data). The
+   * pipeline then reads them as numbers, and the planner's units carry them. */
   o->window_specs = NULL;
   o->n_window_specs = 0;
   if ((v = yml_get(y, node, "pca")) != NULL && (st = yml_count(y, v, "pca", 0, 100000, &o->pca_components, err)))

@@ -55,7 +55,7 @@ int64_t yml_line(const yaml_node_t *node);
 #define PROJECT_MAX_ITEMS 256
 
 /* With `exact: auto`, plans of at most this many unit-option pairs go to GLPK, which
- * proves them optimal in about a second; larger ones take the fast solver. */
+ * proves them optimal in about a second. Larger ones take the fast solver. */
 #define PROJECT_EXACT_MAX_PAIRS 5000
 
 /* One planning option as the project file gives it. */

@@ -127,8 +127,8 @@ check "project file named like an output is refused" err_has "would overwrite th
 run 0 --threads 1 run "$work/project/project.yaml" -o "$work/deep/er/out" --from clean
 check "nested output folder created" test -s "$work/deep/er/out/report.html"
 
-# An option's edits reach the model through derived columns: doubling history doubles
-# history_k, the only form in which the model sees it, so the prediction moves.
+# An option's edits reach the model through derived columns. The model reads history
+# only as history_k, so doubling history must double history_k and move the prediction.
 mkdir -p "$work/derive"
 cp "$data/response_sample.csv" "$work/derive/customers.csv"
 cat >"$work/derive/project.yaml" <<'YAML'
